@@ -1,0 +1,39 @@
+// Stream entry ids (`<ms>-<seq>`, the Redis Stream form): parsing and ordering, shared by both
+// brokers and by the resume path. Pure functions.
+
+export interface EntryId {
+  ms: number;
+  seq: number;
+}
+
+const ENTRY_ID = /^(\d{1,15})-(\d{1,15})$/;
+
+/** Parses `<ms>-<seq>`; a bare `<ms>` means `<ms>-0` as in Redis. Null when malformed. */
+export function parseId(text: string): EntryId | null {
+  if (/^\d{1,15}$/.test(text)) return { ms: Number(text), seq: 0 };
+  const match = ENTRY_ID.exec(text);
+  if (!match) return null;
+  return { ms: Number(match[1]), seq: Number(match[2]) };
+}
+
+export function formatId(id: EntryId): string {
+  return `${id.ms}-${id.seq}`;
+}
+
+export function compareIds(a: EntryId, b: EntryId): number {
+  return a.ms - b.ms || a.seq - b.seq;
+}
+
+/** Compares two well-formed id strings. */
+export function compareIdText(a: string, b: string): number {
+  const left = parseId(a);
+  const right = parseId(b);
+  if (!left || !right) throw new Error(`malformed stream id: ${!left ? a : b}`);
+  return compareIds(left, right);
+}
+
+/** The next id after `last` at wall-clock `nowMs`: time if it moved on, else last seq + 1. */
+export function nextId(last: EntryId | null, nowMs: number): EntryId {
+  if (!last || nowMs > last.ms) return { ms: nowMs, seq: 0 };
+  return { ms: last.ms, seq: last.seq + 1 };
+}

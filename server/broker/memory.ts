@@ -1,0 +1,152 @@
+// MemoryBroker: the embedded default for a single node with no Redis. One process, a bounded
+// history per stream, synchronous in-order delivery to local subscribers.
+import {
+  type Broker,
+  type HistoryPage,
+  type Message,
+  type MessageInput,
+  type StreamListener,
+  type Subscription,
+} from './broker.js';
+import { compareIds, formatId, nextId, parseId, type EntryId } from './ids.js';
+
+export interface MemoryBrokerOptions {
+  historySize: number;
+  /** 0 keeps messages until historySize pushes them out. */
+  historyMaxAgeMs: number;
+  nodeId: string;
+  region: string;
+  /** Injected for tests of age trimming; defaults to Date.now. */
+  now?: () => number;
+}
+
+interface StreamState {
+  /** Retained messages, oldest first; `start` is the index of the oldest live one. */
+  messages: Message[];
+  start: number;
+  lastId: EntryId | null;
+  /** Id of the newest message trimmed away, so a reader can tell whether it missed any. */
+  lastTrimmedId: EntryId | null;
+  /** How many messages were trimmed since the start of the stream. */
+  trimmed: number;
+  listeners: Set<StreamListener>;
+}
+
+export class MemoryBroker implements Broker {
+  readonly kind = 'memory' as const;
+  private readonly streams = new Map<string, StreamState>();
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(private readonly options: MemoryBrokerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {}
+
+  async publish(stream: string, input: MessageInput): Promise<Message> {
+    const state = this.state(stream);
+    const id = nextId(state.lastId, this.now());
+    state.lastId = id;
+    const message: Message = {
+      id: formatId(id),
+      stream,
+      author: input.author,
+      text: input.text,
+      ts: id.ms,
+      node: this.options.nodeId,
+      region: this.options.region,
+    };
+    state.messages.push(message);
+    this.trim(state);
+    for (const listener of state.listeners) listener.onMessage(message);
+    return message;
+  }
+
+  async subscribe(stream: string, listener: StreamListener): Promise<Subscription> {
+    const state = this.state(stream);
+    state.listeners.add(listener);
+    return {
+      unsubscribe: async () => {
+        state.listeners.delete(listener);
+        this.forgetIfIdle(stream, state);
+      },
+    };
+  }
+
+  async history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage> {
+    const state = this.streams.get(stream);
+    if (!state) return { messages: [], gap: false, lost: 0 };
+    this.trim(state);
+    const after = afterId === null ? null : parseId(afterId);
+    // Binary search: the first retained message with an id greater than `after`.
+    let low = state.start;
+    let high = state.messages.length;
+    while (after && low < high) {
+      const middle = (low + high) >>> 1;
+      if (compareIds(parseId(state.messages[middle]!.id)!, after) > 0) high = middle;
+      else low = middle + 1;
+    }
+    const gap = after !== null && state.lastTrimmedId !== null && compareIds(after, state.lastTrimmedId) < 0;
+    // A reader starting from 0-0 missed everything trimmed; otherwise we cannot tell how much.
+    const fromStart = after !== null && after.ms === 0 && after.seq === 0;
+    return {
+      messages: state.messages.slice(low, low + limit),
+      gap,
+      lost: gap ? (fromStart ? state.trimmed : 'unknown') : 0,
+    };
+  }
+
+  async recent(stream: string, limit: number): Promise<Message[]> {
+    const state = this.streams.get(stream);
+    if (!state) return [];
+    this.trim(state);
+    return state.messages.slice(Math.max(state.start, state.messages.length - limit));
+  }
+
+  isReady(): boolean {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.streams.clear();
+  }
+
+  private state(stream: string): StreamState {
+    let state = this.streams.get(stream);
+    if (!state) {
+      state = { messages: [], start: 0, lastId: null, lastTrimmedId: null, trimmed: 0, listeners: new Set() };
+      this.streams.set(stream, state);
+    }
+    return state;
+  }
+
+  /** Drops what is over the size or age limit; compacts the array once half of it is dead. */
+  private trim(state: StreamState): void {
+    const { historySize, historyMaxAgeMs } = this.options;
+    const oldestKept = historyMaxAgeMs > 0 ? this.now() - historyMaxAgeMs : -Infinity;
+    while (state.start < state.messages.length) {
+      const oldest = state.messages[state.start]!;
+      const overSize = state.messages.length - state.start > historySize;
+      if (!overSize && oldest.ts >= oldestKept) break;
+      state.lastTrimmedId = parseId(oldest.id);
+      state.trimmed += 1;
+      state.start += 1;
+    }
+    if (state.start > 1024 && state.start * 2 > state.messages.length) {
+      state.messages = state.messages.slice(state.start);
+      state.start = 0;
+    }
+  }
+
+  /**
+   * A stream nobody listens to keeps its history (a viewer may resume later); its state is only
+   * dropped when it holds nothing at all.
+   */
+  private forgetIfIdle(stream: string, state: StreamState): void {
+    if (state.listeners.size === 0 && state.messages.length === state.start && state.lastId === null) {
+      this.streams.delete(stream);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+// The catalogue of API errors: every error a client can get, defined once with its code, HTTP
+// status and message. Handlers throw `apiError(...)`; one middleware renders it.
+
+export const ERRORS = {
+  invalid_stream_name: { status: 400, message: 'stream names are 1-64 characters: letters, digits, _ . - (not first)' },
+  invalid_last_event_id: { status: 400, message: 'lastEventId must be a stream id such as 1700000000000-0' },
+  invalid_format: { status: 400, message: 'format must be json or html' },
+  invalid_query: { status: 400, message: 'query parameters are invalid' },
+  invalid_json: { status: 400, message: 'the request body is not valid JSON' },
+  invalid_message: { status: 400, message: 'the message is invalid' },
+  not_found: { status: 404, message: 'no such resource' },
+  body_too_large: { status: 413, message: 'the request body is too large' },
+  unsupported_media_type: {
+    status: 415,
+    message: 'send application/json or application/x-www-form-urlencoded',
+  },
+  rate_limited: { status: 429, message: 'too many messages; wait a moment and try again' },
+  internal: { status: 500, message: 'internal error' },
+  broker_unavailable: { status: 503, message: 'the message store is unavailable; try again shortly' },
+  shutting_down: { status: 503, message: 'this node is shutting down; reconnect to another' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'ApiError';
+    this.status = ERRORS[code].status;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function apiError(code: ErrorCode, message?: string): ApiError {
+  return new ApiError(code, message);
+}

@@ -1,0 +1,191 @@
+// The Hub is this node's fan-out: stream -> local viewers. It holds one broker subscription per
+// stream however many viewers it has, encodes each message once per format and hands the same
+// bytes to every viewer, and joins a viewer without gap or duplicate (subscribe, buffer, history).
+import type { Logger } from 'pino';
+import type { Broker, Message, Subscription } from './broker/broker.js';
+import { compareIdText } from './broker/ids.js';
+import type { SseConnection } from './sse/connection.js';
+import { encodeEvent, encodeReset, HEARTBEAT_FRAME } from './sse/frame.js';
+import { renderMessage } from './views/message.js';
+
+export type StreamFormat = 'json' | 'html';
+
+export function encodeMessage(message: Message, format: StreamFormat): Buffer {
+  const data = format === 'json' ? JSON.stringify(message) : renderMessage(message).value;
+  return encodeEvent({ id: message.id, data });
+}
+
+interface Viewer {
+  connection: SseConnection;
+  format: StreamFormat;
+  /** Live messages that arrived while this viewer's history was being read; null once live. */
+  pending: Message[] | null;
+}
+
+interface Room {
+  stream: string;
+  viewers: Set<Viewer>;
+  /** Resolves once the broker delivers this stream's messages to the room. */
+  subscription: Promise<Subscription>;
+  lingerTimer: NodeJS.Timeout | null;
+}
+
+export interface HubOptions {
+  heartbeatMs: number;
+  unsubscribeLingerMs: number;
+  /** Most messages replayed to a resuming viewer (the history is bounded by this anyway). */
+  maxReplay: number;
+}
+
+export class Hub {
+  private readonly rooms = new Map<string, Room>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly options: HubOptions,
+    private readonly logger: Logger,
+  ) {
+    // One timer for every connection rather than one each.
+    this.heartbeat = setInterval(() => this.sendHeartbeats(), options.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /**
+   * Adds a viewer to a stream: delivers the messages after `lastEventId` (none when null), then
+   * live ones, with no gap and no duplicate. Rejects (and leaves nothing behind) when the broker
+   * cannot subscribe; the connection is the caller's to end then.
+   */
+  async join(stream: string, connection: SseConnection, format: StreamFormat, lastEventId: string | null): Promise<void> {
+    if (this.closed) throw new Error('hub is closed');
+    const room = this.room(stream);
+    const viewer: Viewer = { connection, format, pending: [] };
+    room.viewers.add(viewer);
+    connection.onClose(() => this.leave(room, viewer));
+    try {
+      await room.subscription;
+      connection.open();
+      if (lastEventId !== null) await this.replay(stream, viewer, lastEventId);
+    } catch (error) {
+      this.leave(room, viewer);
+      throw error;
+    }
+    const buffered = viewer.pending ?? [];
+    viewer.pending = null;
+    for (const message of buffered) connection.send(encodeMessage(message, format));
+  }
+
+  /** Streams with viewers on this node, busiest first. */
+  activeStreams(): { stream: string; viewers: number }[] {
+    return [...this.rooms.values()]
+      .filter((room) => room.viewers.size > 0)
+      .map((room) => ({ stream: room.stream, viewers: room.viewers.size }))
+      .sort((a, b) => b.viewers - a.viewers || a.stream.localeCompare(b.stream));
+  }
+
+  get viewerCount(): number {
+    let count = 0;
+    for (const room of this.rooms.values()) count += room.viewers.size;
+    return count;
+  }
+
+  /** Is the broker subscribed to this stream on behalf of this node? */
+  isSubscribed(stream: string): boolean {
+    return this.rooms.has(stream);
+  }
+
+  /** Ends every stream cleanly (clients reconnect elsewhere) and drops every subscription. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    const rooms = [...this.rooms.values()];
+    for (const room of rooms) for (const viewer of [...room.viewers]) viewer.connection.end();
+    await Promise.allSettled(rooms.map((room) => this.unsubscribe(room)));
+  }
+
+  /** Sends history after `lastEventId`, and drops buffered live messages that history covered. */
+  private async replay(stream: string, viewer: Viewer, lastEventId: string): Promise<void> {
+    let after = lastEventId;
+    let remaining = this.options.maxReplay;
+    let first = true;
+    while (remaining > 0 && viewer.connection.isOpen) {
+      const page = await this.broker.history(stream, after, Math.min(remaining, 1000));
+      if (first && page.gap) viewer.connection.send(encodeReset(page.lost));
+      first = false;
+      for (const message of page.messages) viewer.connection.send(encodeMessage(message, viewer.format));
+      const last = page.messages.at(-1);
+      if (!last) break;
+      after = last.id;
+      remaining -= page.messages.length;
+      if (page.messages.length < 1000) break;
+    }
+    // Live messages buffered meanwhile may already be in the history just sent.
+    viewer.pending = (viewer.pending ?? []).filter((message) => compareIdText(message.id, after) > 0);
+  }
+
+  private room(stream: string): Room {
+    const existing = this.rooms.get(stream);
+    if (existing) {
+      if (existing.lingerTimer) clearTimeout(existing.lingerTimer);
+      existing.lingerTimer = null;
+      return existing;
+    }
+    const room: Room = { stream, viewers: new Set(), subscription: null!, lingerTimer: null };
+    room.subscription = this.broker.subscribe(stream, {
+      onMessage: (message) => this.deliver(room, message),
+      onGap: ({ lost }) => {
+        const frame = encodeReset(lost);
+        for (const viewer of room.viewers) viewer.connection.send(frame);
+      },
+    });
+    // A failed subscribe must not leave a room that later viewers would wait on forever.
+    room.subscription.catch((error: unknown) => {
+      if (this.rooms.get(stream) === room) this.rooms.delete(stream);
+      this.logger.warn({ stream, err: error }, 'subscribe failed');
+    });
+    this.rooms.set(stream, room);
+    return room;
+  }
+
+  private deliver(room: Room, message: Message): void {
+    // Encoded at most once per format, whatever the number of viewers.
+    let json: Buffer | null = null;
+    let html: Buffer | null = null;
+    for (const viewer of room.viewers) {
+      if (viewer.pending) {
+        viewer.pending.push(message);
+      } else if (viewer.format === 'json') {
+        viewer.connection.send((json ??= encodeMessage(message, 'json')));
+      } else {
+        viewer.connection.send((html ??= encodeMessage(message, 'html')));
+      }
+    }
+  }
+
+  private leave(room: Room, viewer: Viewer): void {
+    if (!room.viewers.delete(viewer) || room.viewers.size > 0 || this.closed) return;
+    // Linger so that a page reload does not unsubscribe and resubscribe at once.
+    const unsubscribeNow = () => {
+      room.lingerTimer = null;
+      if (room.viewers.size === 0 && this.rooms.get(room.stream) === room) void this.unsubscribe(room);
+    };
+    if (this.options.unsubscribeLingerMs === 0) unsubscribeNow();
+    else room.lingerTimer = setTimeout(unsubscribeNow, this.options.unsubscribeLingerMs);
+  }
+
+  private async unsubscribe(room: Room): Promise<void> {
+    if (room.lingerTimer) clearTimeout(room.lingerTimer);
+    if (this.rooms.get(room.stream) === room) this.rooms.delete(room.stream);
+    try {
+      const subscription = await room.subscription;
+      await subscription.unsubscribe();
+    } catch (error) {
+      this.logger.debug({ stream: room.stream, err: error }, 'unsubscribe failed');
+    }
+  }
+
+  private sendHeartbeats(): void {
+    for (const room of this.rooms.values()) for (const viewer of room.viewers) viewer.connection.send(HEARTBEAT_FRAME);
+  }
+}

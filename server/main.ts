@@ -1,0 +1,42 @@
+// Process entry: read the config, start the node, stop it on SIGTERM/SIGINT. Nothing else.
+import { ConfigError, describeConfig, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startNode } from './node.js';
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`sse-chat: ${error.message}\n`);
+  process.exit(2);
+}
+
+const logger = createLogger(config.logLevel);
+logger.info({ config: describeConfig(config) }, 'starting');
+const node = await startNode(config, logger);
+logger.info({ url: node.url, node: config.nodeId, region: config.region, broker: node.broker.kind }, 'listening');
+
+let stopping = false;
+function stop(signal: string): void {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  // Exit within the budget whatever happens; a hung close must not keep the process around.
+  setTimeout(() => {
+    logger.warn('shutdown deadline passed, exiting');
+    process.exit(1);
+  }, config!.shutdownTimeoutMs).unref();
+  node.close().then(
+    () => {
+      logger.info('stopped');
+      process.exit(0);
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'error while shutting down');
+      process.exit(1);
+    },
+  );
+}
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));

@@ -1,0 +1,61 @@
+// One sse-chat node: broker, hub, app and HTTP server, started and closed in order. main.ts and
+// the tests both go through here, so SIGTERM and a test's `after` take the same path.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import type { Broker } from './broker/broker.js';
+import { createBroker } from './broker/create.js';
+import type { Config } from './config.js';
+import { Hub } from './hub.js';
+import { WriteScheduler } from './sse/write-scheduler.js';
+
+export interface RunningNode {
+  server: Server;
+  broker: Broker;
+  hub: Hub;
+  /** e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** Stops accepting, ends every SSE stream cleanly, closes the broker. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startNode(config: Readonly<Config>, logger: Logger, options: { broker?: Broker } = {}): Promise<RunningNode> {
+  const broker = options.broker ?? (await createBroker(config, logger));
+  await broker.start();
+  const hub = new Hub(broker, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, maxReplay: config.historySize }, logger);
+  const scheduler = new WriteScheduler();
+  let shuttingDown = false;
+  const app = buildApp({ config, broker, hub, scheduler, logger, isShuttingDown: () => shuttingDown });
+  const server = createServer(app);
+  // Event streams live for hours; only the request head has a deadline.
+  server.requestTimeout = 0;
+  server.headersTimeout = 20_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      shuttingDown = true;
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await hub.close();
+      scheduler.flushAll();
+      server.closeIdleConnections();
+      // Requests still running (a POST mid-flight) get until the deadline, then are cut.
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, config.shutdownTimeoutMs - 1000)).unref());
+      await Promise.race([serverClosed, deadline]);
+      server.closeAllConnections();
+      await broker.close();
+    })());
+  return { server, broker, hub, url, close };
+}

@@ -1,0 +1,16 @@
+// What every route module is given: the node's config, broker and hub, built once in app.ts.
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/broker.js';
+import type { Config } from '../config.js';
+import type { Hub } from '../hub.js';
+import type { WriteScheduler } from '../sse/write-scheduler.js';
+
+export interface AppContext {
+  config: Readonly<Config>;
+  broker: Broker;
+  hub: Hub;
+  scheduler: WriteScheduler;
+  logger: Logger;
+  /** True once shutdown began: new streams are refused so clients go to another node. */
+  isShuttingDown(): boolean;
+}

@@ -1,0 +1,176 @@
+// One stream as a resource: its chat page, its event stream, its messages (post and history).
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { BrokerUnavailableError } from '../broker/broker.js';
+import { ApiError, apiError } from '../errors.js';
+import type { StreamFormat } from '../hub.js';
+import { SseConnection } from '../sse/connection.js';
+import { messageSchema, parseHistoryQuery, parseLastEventId, parseMessageInput, parseStreamName } from '../validation.js';
+import { renderPostForm, renderStreamPage, type PostFormView } from '../views/stream-page.js';
+import { layout } from '../views/layout.js';
+import type { AppContext } from './context.js';
+
+const JSON_TYPE = 'application/json';
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/** body-parser's error types, mapped to the catalogue. */
+function bodyError(error: { type?: string; status?: number }): ApiError | null {
+  switch (error.type) {
+    case 'entity.too.large':
+      return apiError('body_too_large');
+    case 'entity.parse.failed':
+      return apiError('invalid_json');
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return apiError('unsupported_media_type', 'unsupported charset or content encoding');
+    case 'parameters.too.many':
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return apiError('invalid_message', 'the request body could not be read');
+    default:
+      return null;
+  }
+}
+
+function isFormPost(req: Request): boolean {
+  return Boolean(req.is(FORM_TYPE));
+}
+
+export function streamRoutes(context: AppContext): Router {
+  const { config, broker, hub, scheduler } = context;
+  const router = Router();
+  const schema = messageSchema(config);
+  const formView = (stream: string, fields: Partial<PostFormView> = {}): PostFormView => ({
+    stream,
+    maxAuthorChars: config.maxAuthorChars,
+    maxTextChars: config.maxTextChars,
+    ...fields,
+  });
+
+  /** The chat page; `form` carries a failed post's error and text back to the person. */
+  const sendStreamPage = async (res: Response, stream: string, after: string | null, form: PostFormView) => {
+    const page = after
+      ? await broker.history(stream, after, config.pageHistory)
+      : { messages: await broker.recent(stream, config.pageHistory), gap: false };
+    res.type('html').send(
+      renderStreamPage({
+        stream,
+        messages: page.messages,
+        resumeAfter: page.messages.at(-1)?.id ?? after ?? '0-0',
+        gap: page.gap,
+        form,
+        node: config.nodeId,
+        region: config.region,
+      }),
+    );
+  };
+
+  router.get('/streams/:stream', async (req, res) => {
+    const stream = parseStreamName(req.params.stream);
+    await sendStreamPage(res, stream, parseLastEventId(req.query.lastEventId), formView(stream));
+  });
+
+  router.get('/streams/:stream/events', async (req, res) => {
+    const stream = parseStreamName(req.params.stream);
+    const format = parseFormat(req.query.format);
+    // The header is what a reconnecting client sends; the query is for a page opened later.
+    const header = req.get('last-event-id');
+    const lastEventId = parseLastEventId(header !== undefined && header !== '' ? header : req.query.lastEventId);
+    if (context.isShuttingDown()) throw apiError('shutting_down');
+    const connection = new SseConnection(res, { retryMs: config.retryMs, slowClientBytes: config.slowClientBytes }, scheduler);
+    try {
+      await hub.join(stream, connection, format, lastEventId);
+    } catch (error) {
+      if (res.headersSent) {
+        connection.end();
+        return;
+      }
+      throw error instanceof BrokerUnavailableError ? apiError('broker_unavailable') : error;
+    }
+  });
+
+  router.get('/streams/:stream/messages', async (req, res) => {
+    const stream = parseStreamName(req.params.stream);
+    const { after, limit } = parseHistoryQuery(req.query, Math.max(config.historySize, 1));
+    const page = await broker.history(stream, after, limit);
+    res.json({ stream, messages: page.messages, gap: page.gap, lost: page.lost });
+  });
+
+  const limiter =
+    config.rateLimitPosts > 0
+      ? rateLimit({
+          windowMs: config.rateLimitWindowMs,
+          limit: config.rateLimitPosts,
+          standardHeaders: 'draft-8',
+          legacyHeaders: false,
+          handler: (_req, _res, next) => next(apiError('rate_limited')),
+        })
+      : (_req: Request, _res: Response, next: NextFunction) => next();
+
+  const parseJson = express.json({ limit: config.maxBodyBytes, type: JSON_TYPE });
+  const parseForm = express.urlencoded({ limit: config.maxBodyBytes, extended: false, parameterLimit: 20, type: FORM_TYPE });
+
+  router.post(
+    '/streams/:stream/messages',
+    (req: Request, _res: Response, next: NextFunction) => {
+      parseStreamName(req.params.stream);
+      if (!req.is([JSON_TYPE, FORM_TYPE])) throw apiError('unsupported_media_type');
+      next();
+    },
+    limiter,
+    (req: Request, res: Response, next: NextFunction) => (isFormPost(req) ? parseForm : parseJson)(req, res, next),
+    async (req: Request, res: Response) => {
+      const stream = parseStreamName(req.params.stream);
+      const input = parseMessageInput(schema, req.body);
+      let message;
+      try {
+        message = await broker.publish(stream, input);
+      } catch (error) {
+        throw error instanceof BrokerUnavailableError ? apiError('broker_unavailable') : error;
+      }
+      if (!isFormPost(req)) {
+        res.status(201).location(`/streams/${encodeURIComponent(stream)}/messages?after=${message.id}`).json(message);
+      } else if (req.get('hx-request')) {
+        // htmx swaps the form back in: cleared text, the name kept.
+        res.status(201).type('html').send(renderPostForm(formView(stream, { author: input.author })).value);
+      } else {
+        res.redirect(303, `/streams/${encodeURIComponent(stream)}`);
+      }
+    },
+    // A form post that fails gets the form back with the error and the text kept; JSON clients
+    // fall through to the JSON error middleware.
+    async (error: unknown, req: Request, res: Response, next: NextFunction) => {
+      const apiFailure = error instanceof ApiError ? error : bodyError(error as { type?: string });
+      if (!isFormPost(req) || !apiFailure || apiFailure.code === 'invalid_stream_name') return next(apiFailure ?? error);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const stream = req.params.stream as string;
+      const form = formView(stream, {
+        author: typeof body.author === 'string' ? body.author : undefined,
+        text: typeof body.text === 'string' ? body.text : undefined,
+        error: apiFailure.message,
+      });
+      res.status(apiFailure.status);
+      if (req.get('hx-request')) {
+        res.type('html').send(renderPostForm(form).value);
+        return;
+      }
+      try {
+        await sendStreamPage(res, stream, null, form);
+      } catch {
+        // The broker is down too: the form alone still shows the error and keeps the text.
+        res.type('html').send(layout(`${stream} · sse-chat`, renderPostForm(form)));
+      }
+    },
+  );
+
+  return router;
+}
+
+function parseFormat(value: unknown): StreamFormat {
+  if (value === undefined || value === 'json') return 'json';
+  if (value === 'html') return 'html';
+  throw apiError('invalid_format');
+}
+
+export { bodyError };

@@ -1,0 +1,115 @@
+// SseConnection: one viewer's event stream. Sends the headers, then writes queued frames straight
+// to the socket (no chunked encoding, one write per flush), and cuts off a viewer whose unsent
+// bytes pass the slow-client bound; that viewer reconnects and resumes by id.
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { encodePreamble, SSE_HEADERS } from './frame.js';
+import type { Flushable, WriteScheduler } from './write-scheduler.js';
+
+export interface SseConnectionOptions {
+  retryMs: number;
+  slowClientBytes: number;
+}
+
+export type CloseReason = 'client' | 'slow' | 'server' | 'error';
+
+export class SseConnection implements Flushable {
+  private socket: Socket | null;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private closeListeners: ((reason: CloseReason) => void)[] = [];
+  private closing: CloseReason | null = null;
+  private opened = false;
+
+  private response: ServerResponse | null;
+
+  constructor(
+    response: ServerResponse,
+    private readonly options: SseConnectionOptions,
+    private readonly scheduler: WriteScheduler,
+  ) {
+    this.response = response;
+    this.socket = response.socket;
+    // 'close' on the response fires when the peer goes away, before or after open().
+    response.on('close', () => this.finish('client'));
+  }
+
+  /**
+   * Sends the headers and the preamble. Separate from the constructor so that the node can still
+   * answer with an error status if subscribing to the stream fails.
+   */
+  open(): void {
+    const { response, socket } = this;
+    if (!response || !socket || this.opened) return;
+    this.opened = true;
+    // Without chunked encoding the body is the raw frames and ends when the socket closes; Node
+    // then says `Connection: close`, which an event stream is anyway.
+    response.useChunkedEncodingByDefault = false;
+    response.writeHead(200, SSE_HEADERS);
+    response.write(encodePreamble(this.options.retryMs));
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.on('error', () => this.finish('error'));
+    // From here on frames go to the socket directly; the response object is no longer needed.
+    this.response = null;
+  }
+
+  get isOpen(): boolean {
+    return this.socket !== null && this.closing === null && !this.socket.destroyed;
+  }
+
+  /** Queues a frame; the scheduler writes everything queued in one go at the end of this turn. */
+  send(frame: Buffer): void {
+    const socket = this.socket;
+    if (!socket || this.closing || !this.opened) return;
+    if (socket.writableLength + this.pendingBytes + frame.length > this.options.slowClientBytes) {
+      this.destroy('slow');
+      return;
+    }
+    if (this.pending.length === 0) this.scheduler.mark(this);
+    this.pending.push(frame);
+    this.pendingBytes += frame.length;
+  }
+
+  flush(): void {
+    const socket = this.socket;
+    if (!socket || this.pending.length === 0) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    socket.write(data);
+  }
+
+  /** Ends the stream cleanly after what is queued, so the client reconnects (elsewhere). */
+  end(): void {
+    const socket = this.socket;
+    if (!socket || this.closing) return;
+    this.flush();
+    this.closing = 'server';
+    socket.end();
+  }
+
+  onClose(listener: (reason: CloseReason) => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  private destroy(reason: CloseReason): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.closing = reason;
+    this.pending = [];
+    this.pendingBytes = 0;
+    socket.destroy();
+    this.finish(reason);
+  }
+
+  private finish(reason: CloseReason): void {
+    if (!this.socket) return;
+    this.socket = null;
+    this.response = null;
+    this.pending = [];
+    const listeners = this.closeListeners;
+    this.closeListeners = [];
+    for (const listener of listeners) listener(this.closing ?? reason);
+  }
+}

@@ -1,0 +1,66 @@
+// Validation of what clients send: stream names, event ids, message bodies and query strings.
+// Pure functions that return a value or throw an ApiError from the catalogue.
+import { z } from 'zod';
+import type { MessageInput } from './broker/broker.js';
+import { formatId, parseId } from './broker/ids.js';
+import { apiError } from './errors.js';
+
+export const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function parseStreamName(value: unknown): string {
+  if (typeof value !== 'string' || !STREAM_NAME.test(value)) throw apiError('invalid_stream_name');
+  return value;
+}
+
+/** An optional event id from a header or query: absent -> null, malformed -> 400. */
+export function parseLastEventId(value: unknown): string | null {
+  if (value === undefined || value === '') return null;
+  const id = typeof value === 'string' ? parseId(value.trim()) : null;
+  if (!id) throw apiError('invalid_last_event_id');
+  return formatId(id);
+}
+
+export interface MessageLimits {
+  maxAuthorChars: number;
+  maxTextChars: number;
+}
+
+export function messageSchema(limits: MessageLimits) {
+  // Author is one line; text keeps its line breaks, normalised to \n.
+  const author = z
+    .string({ error: (issue) => (issue.input === undefined ? 'author is required' : 'author must be a string') })
+    .transform((value) => value.replace(/\s+/g, ' ').trim())
+    .pipe(
+      z
+        .string()
+        .min(1, 'author is required')
+        .max(limits.maxAuthorChars, `author is at most ${limits.maxAuthorChars} characters`),
+    );
+  const text = z
+    .string({ error: (issue) => (issue.input === undefined ? 'text is required' : 'text must be a string') })
+    .transform((value) => value.replace(/\r\n?/g, '\n').replace(/[\0]/g, '').trim())
+    .pipe(
+      z
+        .string()
+        .min(1, 'text is required')
+        .max(limits.maxTextChars, `text is at most ${limits.maxTextChars} characters`),
+    );
+  return z.object({ author, text }, { error: 'the body must be an object with author and text' });
+}
+
+export type MessageSchema = ReturnType<typeof messageSchema>;
+
+export function parseMessageInput(schema: MessageSchema, body: unknown): MessageInput {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw apiError('invalid_message', parsed.error.issues.map((issue) => issue.message).join('; '));
+  return parsed.data;
+}
+
+export function parseHistoryQuery(query: Record<string, unknown>, maxLimit: number): { after: string | null; limit: number } {
+  const after = parseLastEventId(query.after);
+  const rawLimit = query.limit;
+  if (rawLimit === undefined) return { after, limit: Math.min(100, maxLimit) };
+  const limit = typeof rawLimit === 'string' && /^\d{1,7}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+  if (!(limit >= 1 && limit <= maxLimit)) throw apiError('invalid_query', `limit must be an integer from 1 to ${maxLimit}`);
+  return { after, limit };
+}
