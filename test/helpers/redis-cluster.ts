@@ -1,0 +1,541 @@
+// Real Redis for tests: a 3-master/3-replica Redis Cluster, or one plain redis-server, from
+// `redis-server` processes on free loopback ports, with helpers to break them (kill a master,
+// pause or kill everything) and to tear them down. No mocks: only processes this module started.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RedisAddress {
+  host: string;
+  port: number;
+}
+
+export interface FailoverResult {
+  killed: RedisAddress;
+  promoted: RedisAddress;
+}
+
+export interface RedisClusterHandle {
+  /** Every node, masters and replicas (what REDIS_CLUSTER_NODES may list). */
+  nodes: RedisAddress[];
+  /** `host:port,host:port,...` for REDIS_CLUSTER_NODES. */
+  envValue: string;
+  /** Where configs, nodes.conf files and logs live (removed by stop()). */
+  dir: string;
+  /** The master serving the slot of `key`, read from the cluster itself. */
+  masterFor(key: string): Promise<RedisAddress>;
+  /**
+   * SIGKILLs the master owning `key`'s slot once its replica has caught up, then waits until
+   * the replica is promoted and every surviving node reports cluster_state:ok.
+   */
+  killMasterFor(key: string): Promise<FailoverResult>;
+  /** Starts a killed node again on its port with its nodes.conf; it rejoins (as a replica). */
+  restartNode(node: RedisAddress): Promise<void>;
+  /** SIGKILLs every node (nodes.conf kept, data lost: no persistence). */
+  killAll(): Promise<void>;
+  /** Restarts every node killed by killAll() and waits for cluster_state:ok. */
+  restartAll(): Promise<void>;
+  /**
+   * SIGSTOP/SIGCONT every node: sockets stay open but nothing answers. Keep a pause below the
+   * cluster node timeout, or the nodes mark each other failed when they wake up.
+   */
+  pauseAll(): void;
+  resumeAll(): void;
+  /** Cluster node timeout the nodes run with (failover takes about this plus ~1 s). */
+  nodeTimeoutMs: number;
+  stop(): Promise<void>;
+}
+
+export interface RedisSingleHandle {
+  host: string;
+  port: number;
+  /** For REDIS_URL. */
+  url: string;
+  pause(): void;
+  resume(): void;
+  /** SIGKILL (data lost: no persistence). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port after kill(). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const NODE_TIMEOUT_MS = 1000;
+const READY_TIMEOUT_MS = 10_000;
+const FAILOVER_TIMEOUT_MS = 20_000;
+
+/** Every redis-server this process started and has not reaped, killed if the test run exits abruptly. */
+const livePids = new Set<number>();
+process.once('exit', () => {
+  for (const pid of livePids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+interface ServerProcess {
+  port: number;
+  configPath: string;
+  child: ChildProcess | null;
+  exited: Promise<void>;
+}
+
+let checkedBinary = false;
+
+/** Fails with a message that says what to do when redis-server is missing or too old. */
+function requireRedisServer(): void {
+  if (checkedBinary) return;
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      'redis-server was not found on PATH; the Redis tests need a real Redis >= 7 ' +
+        '(e.g. `apt-get install -y redis-server`, which .ci/run does when it is absent)',
+    );
+  }
+  const version = /v=(\d+)\./.exec(probe.stdout);
+  if (version && Number(version[1]) < 7) {
+    throw new Error(`redis-server ${version[1]}.x is too old: sharded pub/sub needs Redis >= 7`);
+  }
+  if (spawnSync('redis-cli', ['--version']).error) {
+    throw new Error('redis-cli was not found on PATH (it ships with redis-server, and creates the cluster)');
+  }
+  checkedBinary = true;
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: HOST, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port below the ephemeral range (32768+) whose cluster bus port (+10000) is free as well, so
+ * neither collides with outgoing connections. Another process may still take it before
+ * redis-server binds; startServer() retries on a new port when that happens.
+ */
+async function freePort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 11000);
+    if (taken.has(port) || taken.has(port + 10000)) continue;
+    if ((await canBind(port)) && (await canBind(port + 10000))) {
+      taken.add(port);
+      taken.add(port + 10000);
+      return port;
+    }
+  }
+  throw new Error('no free loopback port pair found in 20000-31000');
+}
+
+function launch(port: number, configPath: string, logPath: string): ServerProcess {
+  const child = spawn('redis-server', [configPath, '--logfile', logPath], { stdio: 'ignore' });
+  if (child.pid !== undefined) livePids.add(child.pid);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      if (child.pid !== undefined) livePids.delete(child.pid);
+      resolve();
+    });
+    child.once('error', () => resolve());
+  });
+  return { port, configPath, child, exited };
+}
+
+function isRunning(server: ServerProcess): boolean {
+  return server.child !== null && server.child.exitCode === null && server.child.signalCode === null;
+}
+
+async function killServer(server: ServerProcess): Promise<void> {
+  if (server.child && isRunning(server)) {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  }
+  server.child = null;
+}
+
+function signalServer(server: ServerProcess, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  if (server.child && isRunning(server)) server.child.kill(signal);
+}
+
+/** Waits until the server answers PING, or fails if the process exits (port taken, bad config). */
+async function waitForPing(server: ServerProcess, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+  let exited = false;
+  void server.exited.then(() => {
+    exited = true;
+  });
+  await waitUntil(
+    async () => {
+      if (exited) throw new Error(`redis-server on port ${server.port} exited during start-up`);
+      return (await tryCommand(server.port, ['PING'])) === 'PONG';
+    },
+    timeoutMs,
+    `redis-server on port ${server.port} to answer PING`,
+  );
+}
+
+interface ConfigOptions {
+  port: number;
+  dir: string;
+  cluster: boolean;
+}
+
+function configText({ port, dir, cluster }: ConfigOptions): string {
+  const lines = [
+    `port ${port}`,
+    `bind ${HOST}`,
+    'protected-mode no',
+    `dir ${dir}`,
+    `pidfile ${join(dir, `redis-${port}.pid`)}`,
+    'daemonize no',
+    'save ""',
+    'appendonly no',
+    'loglevel notice',
+  ];
+  if (cluster) {
+    lines.push(
+      'cluster-enabled yes',
+      `cluster-config-file nodes-${port}.conf`,
+      `cluster-node-timeout ${NODE_TIMEOUT_MS}`,
+      // Promote the replica whatever its replication lag: the tests kill masters on purpose.
+      'cluster-replica-validity-factor 0',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Writes a config, starts redis-server and waits for PING; retries on another port if the port was taken. */
+async function startServer(dir: string, cluster: boolean, taken: Set<number>): Promise<ServerProcess> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort(taken);
+    const configPath = join(dir, `redis-${port}.conf`);
+    await writeFile(configPath, configText({ port, dir, cluster }));
+    const server = launch(port, configPath, join(dir, `redis-${port}.log`));
+    try {
+      await waitForPing(server);
+      return server;
+    } catch (error) {
+      lastError = error;
+      await killServer(server);
+    }
+  }
+  throw new Error(`could not start redis-server: ${String(lastError)}`);
+}
+
+async function restartServer(server: ServerProcess, dir: string): Promise<void> {
+  if (isRunning(server)) return;
+  const restarted = launch(server.port, server.configPath, join(dir, `redis-${server.port}.log`));
+  server.child = restarted.child;
+  server.exited = restarted.exited;
+  await waitForPing(server);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal RESP client: enough for PING, INFO and CLUSTER INFO/NODES/KEYSLOT while polling,
+// without a client library's reconnect and queueing behaviour getting in the way.
+
+type Reply = string | number | null;
+
+function encodeCommand(args: string[]): string {
+  return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
+}
+
+/** Parses one simple/error/integer/bulk reply; undefined while incomplete. */
+function parseReply(buffer: Buffer): { reply: Reply } | { error: string } | undefined {
+  const lineEnd = buffer.indexOf('\r\n');
+  if (lineEnd < 0) return undefined;
+  const type = String.fromCharCode(buffer[0]!);
+  const line = buffer.subarray(1, lineEnd).toString();
+  if (type === '+') return { reply: line };
+  if (type === '-') return { error: line };
+  if (type === ':') return { reply: Number(line) };
+  if (type === '$') {
+    const length = Number(line);
+    if (length < 0) return { reply: null };
+    if (buffer.length < lineEnd + 2 + length + 2) return undefined;
+    return { reply: buffer.subarray(lineEnd + 2, lineEnd + 2 + length).toString() };
+  }
+  return { error: `unsupported reply type ${type}` };
+}
+
+/** Sends one command on a fresh connection; rejects on error reply, refusal or timeout. */
+export function command(port: number, args: string[], timeoutMs = 1000): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const socket = new Socket();
+    let received = Buffer.alloc(0);
+    const finish = (error: Error | null, reply?: Reply) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve(reply ?? null);
+    };
+    const timer = setTimeout(() => finish(new Error(`timeout: ${args.join(' ')} on ${port}`)), timeoutMs);
+    socket.once('error', (error) => finish(error));
+    socket.on('data', (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      const parsed = parseReply(received);
+      if (!parsed) return;
+      if ('error' in parsed) finish(new Error(parsed.error));
+      else finish(null, parsed.reply);
+    });
+    socket.connect(port, HOST, () => socket.write(encodeCommand(args)));
+  });
+}
+
+async function tryCommand(port: number, args: string[]): Promise<Reply | undefined> {
+  try {
+    return await command(port, args, 500);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls `check` until it returns true; `check` may throw to abort. No fixed sleeps beyond the poll step. */
+export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let step = 20;
+  while (true) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, step));
+    step = Math.min(step * 2, 200);
+  }
+}
+
+function infoField(info: Reply | undefined, field: string): string | undefined {
+  if (typeof info !== 'string') return undefined;
+  const match = new RegExp(`^${field}:(.*)$`, 'm').exec(info);
+  return match?.[1]?.trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster topology, from CLUSTER NODES as one node sees it.
+
+interface NodeLine {
+  id: string;
+  port: number;
+  master: boolean;
+  failed: boolean;
+  masterId: string | null;
+  slots: [number, number][];
+}
+
+function parseClusterNodes(text: string): NodeLine[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [id, address, flags, masterId, , , , , ...slotFields] = line.split(' ');
+      const port = Number(/:(\d+)@/.exec(address ?? '')?.[1]);
+      const flagList = (flags ?? '').split(',');
+      const slots: [number, number][] = [];
+      for (const field of slotFields) {
+        if (field.startsWith('[')) continue; // a slot being migrated or imported
+        const [from, to] = field.split('-');
+        slots.push([Number(from), Number(to ?? from)]);
+      }
+      return {
+        id: id ?? '',
+        port,
+        master: flagList.includes('master'),
+        failed: flagList.includes('fail') || flagList.includes('fail?'),
+        masterId: masterId && masterId !== '-' ? masterId : null,
+        slots,
+      };
+    });
+}
+
+function ownerOfSlot(lines: NodeLine[], slot: number): NodeLine | undefined {
+  return lines.find((line) => line.master && !line.failed && line.slots.some(([from, to]) => slot >= from && slot <= to));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function startRedisCluster(): Promise<RedisClusterHandle> {
+  requireRedisServer();
+  const dir = await mkdtemp(join(tmpdir(), 'sse-chat-redis-cluster-'));
+  const taken = new Set<number>();
+  const servers: ServerProcess[] = [];
+  try {
+    servers.push(...(await Promise.all(Array.from({ length: 6 }, () => startServer(dir, true, taken)))));
+    await createCluster(servers.map((server) => server.port));
+    await waitForClusterOk(servers);
+  } catch (error) {
+    await Promise.all(servers.map(killServer));
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+
+  const byPort = new Map(servers.map((server) => [server.port, server]));
+  const running = () => servers.filter(isRunning);
+  const nodes = servers.map((server) => ({ host: HOST, port: server.port }));
+
+  async function topology(): Promise<NodeLine[]> {
+    for (const server of running()) {
+      const text = await tryCommand(server.port, ['CLUSTER', 'NODES']);
+      if (typeof text === 'string') return parseClusterNodes(text);
+    }
+    throw new Error('no cluster node answers CLUSTER NODES');
+  }
+
+  async function slotOf(key: string): Promise<number> {
+    const server = running()[0];
+    if (!server) throw new Error('no cluster node is running');
+    return Number(await command(server.port, ['CLUSTER', 'KEYSLOT', key]));
+  }
+
+  async function masterFor(key: string): Promise<RedisAddress> {
+    const owner = ownerOfSlot(await topology(), await slotOf(key));
+    if (!owner) throw new Error(`no live master serves the slot of ${key}`);
+    return { host: HOST, port: owner.port };
+  }
+
+  async function killMasterFor(key: string): Promise<FailoverResult> {
+    const slot = await slotOf(key);
+    const lines = await topology();
+    const master = ownerOfSlot(lines, slot);
+    const replica = lines.find((line) => line.masterId === master?.id && !line.failed);
+    const server = master && byPort.get(master.port);
+    if (!master || !replica || !server) throw new Error(`no master with a live replica serves slot ${slot}`);
+    // Kill only once the replica has every acknowledged write, so the test measures the broker,
+    // not Redis's asynchronous replication (which may lose the last writes of a dying master).
+    await waitUntil(
+      async () => {
+        const masterOffset = infoField(await tryCommand(master.port, ['INFO', 'replication']), 'master_repl_offset');
+        const replicaOffset = infoField(await tryCommand(replica.port, ['INFO', 'replication']), 'slave_repl_offset');
+        return masterOffset !== undefined && masterOffset === replicaOffset;
+      },
+      READY_TIMEOUT_MS,
+      `replica ${replica.port} to catch up with master ${master.port}`,
+    );
+    await killServer(server);
+    await waitUntil(
+      async () => {
+        const role = infoField(await tryCommand(replica.port, ['INFO', 'replication']), 'role');
+        if (role !== 'master') return false;
+        for (const live of running()) {
+          const info = await tryCommand(live.port, ['CLUSTER', 'INFO']);
+          if (infoField(info, 'cluster_state') !== 'ok') return false;
+          const text = await tryCommand(live.port, ['CLUSTER', 'NODES']);
+          if (typeof text !== 'string' || ownerOfSlot(parseClusterNodes(text), slot)?.port !== replica.port) return false;
+        }
+        return true;
+      },
+      FAILOVER_TIMEOUT_MS,
+      `replica ${replica.port} to take over slot ${slot} from ${master.port}`,
+    );
+    return { killed: { host: HOST, port: master.port }, promoted: { host: HOST, port: replica.port } };
+  }
+
+  async function restartNode(node: RedisAddress): Promise<void> {
+    const server = byPort.get(node.port);
+    if (!server) throw new Error(`port ${node.port} is not a node of this cluster`);
+    await restartServer(server, dir);
+    await waitForClusterOk(servers);
+  }
+
+  async function killAll(): Promise<void> {
+    await Promise.all(servers.map(killServer));
+  }
+
+  async function restartAll(): Promise<void> {
+    await Promise.all(servers.map((server) => restartServer(server, dir)));
+    await waitForClusterOk(servers);
+  }
+
+  async function stop(): Promise<void> {
+    await Promise.all(servers.map(killServer));
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  return {
+    nodes,
+    envValue: nodes.map((node) => `${node.host}:${node.port}`).join(','),
+    dir,
+    nodeTimeoutMs: NODE_TIMEOUT_MS,
+    masterFor,
+    killMasterFor,
+    restartNode,
+    killAll,
+    restartAll,
+    pauseAll: () => servers.forEach((server) => signalServer(server, 'SIGSTOP')),
+    resumeAll: () => servers.forEach((server) => signalServer(server, 'SIGCONT')),
+    stop,
+  };
+}
+
+function createCluster(ports: number[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const args = ['--cluster', 'create', ...ports.map((port) => `${HOST}:${port}`), '--cluster-replicas', '1', '--cluster-yes'];
+    const child = spawn('redis-cli', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0 && output.includes('[OK] All 16384 slots covered')) resolve();
+      else reject(new Error(`redis-cli --cluster create failed (exit ${code}):\n${output}`));
+    });
+  });
+}
+
+/** Every running node reports cluster_state:ok and knows about every other running node. */
+async function waitForClusterOk(servers: ServerProcess[]): Promise<void> {
+  await waitUntil(
+    async () => {
+      const live = servers.filter(isRunning);
+      for (const server of live) {
+        const info = await tryCommand(server.port, ['CLUSTER', 'INFO']);
+        if (infoField(info, 'cluster_state') !== 'ok') return false;
+        if (Number(infoField(info, 'cluster_known_nodes')) < servers.length) return false;
+        const text = await tryCommand(server.port, ['CLUSTER', 'NODES']);
+        if (typeof text !== 'string') return false;
+        const lines = parseClusterNodes(text);
+        const liveFailed = lines.some((line) => line.failed && live.some((other) => other.port === line.port));
+        if (liveFailed) return false;
+      }
+      return true;
+    },
+    FAILOVER_TIMEOUT_MS,
+    'cluster_state:ok on every node',
+  );
+}
+
+export async function startRedisSingle(): Promise<RedisSingleHandle> {
+  requireRedisServer();
+  const dir = await mkdtemp(join(tmpdir(), 'sse-chat-redis-'));
+  let server: ServerProcess;
+  try {
+    server = await startServer(dir, false, new Set());
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    host: HOST,
+    port: server.port,
+    url: `redis://${HOST}:${server.port}`,
+    pause: () => signalServer(server, 'SIGSTOP'),
+    resume: () => signalServer(server, 'SIGCONT'),
+    kill: () => killServer(server),
+    restart: () => restartServer(server, dir),
+    stop: async () => {
+      await killServer(server);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
