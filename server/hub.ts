@@ -35,6 +35,8 @@ export interface HubOptions {
   unsubscribeLingerMs: number;
   /** Most messages replayed to a resuming viewer (the history is bounded by this anyway). */
   maxReplay: number;
+  /** Replay waits for the socket to drain above this many unsent bytes (half the slow bound). */
+  replayBacklogBytes: number;
 }
 
 export class Hub {
@@ -113,7 +115,11 @@ export class Hub {
       const page = await this.broker.history(stream, after, Math.min(remaining, 1000));
       if (first && page.gap) viewer.connection.send(encodeReset(page.lost));
       first = false;
-      for (const message of page.messages) viewer.connection.send(encodeMessage(message, viewer.format));
+      for (const message of page.messages) {
+        // A long replay is paced by the socket, so it never trips the slow-viewer bound itself.
+        if (viewer.connection.backlogBytes > this.options.replayBacklogBytes) await viewer.connection.drain();
+        viewer.connection.send(encodeMessage(message, viewer.format));
+      }
       const last = page.messages.at(-1);
       if (!last) break;
       after = last.id;

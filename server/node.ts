@@ -23,7 +23,7 @@ export interface RunningNode {
 export async function startNode(config: Readonly<Config>, logger: Logger, options: { broker?: Broker } = {}): Promise<RunningNode> {
   const broker = options.broker ?? (await createBroker(config, logger));
   await broker.start();
-  const hub = new Hub(broker, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, maxReplay: config.historySize }, logger);
+  const hub = new Hub(broker, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, maxReplay: config.historySize, replayBacklogBytes: config.slowClientBytes / 2 }, logger);
   const scheduler = new WriteScheduler();
   let shuttingDown = false;
   const app = buildApp({ config, broker, hub, scheduler, logger, isShuttingDown: () => shuttingDown });

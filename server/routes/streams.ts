@@ -118,8 +118,9 @@ export function streamRoutes(context: AppContext): Router {
       if (!req.is([JSON_TYPE, FORM_TYPE])) throw apiError('unsupported_media_type');
       next();
     },
-    limiter,
+    // Parsed before the limiter so that a limited form post still gets its text back.
     (req: Request, res: Response, next: NextFunction) => (isFormPost(req) ? parseForm : parseJson)(req, res, next),
+    limiter,
     async (req: Request, res: Response) => {
       const stream = parseStreamName(req.params.stream);
       const input = parseMessageInput(schema, req.body);

@@ -80,6 +80,27 @@ export class SseConnection implements Flushable {
     socket.write(data);
   }
 
+  /** Bytes queued or handed to the socket but not yet sent. */
+  get backlogBytes(): number {
+    return (this.socket?.writableLength ?? 0) + this.pendingBytes;
+  }
+
+  /** Writes what is queued now and resolves once the socket has sent it (or closed). */
+  async drain(): Promise<void> {
+    this.flush();
+    const socket = this.socket;
+    if (!socket || socket.writableLength === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
   /** Ends the stream cleanly after what is queued, so the client reconnects (elsewhere). */
   end(): void {
     const socket = this.socket;

@@ -1,0 +1,225 @@
+// The one-node HTTP contract through real HTTP on an ephemeral port: posting, live delivery,
+// resume, reset, heartbeat, slow viewers and history.
+import assert from 'node:assert/strict';
+import { EventSource } from 'eventsource';
+import request from 'supertest';
+import type { RunningNode } from '../../server/node.js';
+import { startTestNode } from '../helpers/node.js';
+import { openSse, type SseReader } from '../helpers/sse-reader.js';
+
+const post = (node: RunningNode, stream: string, author: string, text: string) =>
+  request(node.url).post(`/streams/${stream}/messages`).send({ author, text }).expect(201);
+
+describe('one node: streams', function () {
+  let node: RunningNode;
+  const readers: SseReader[] = [];
+  const open = async (path: string, headers?: Record<string, string>) => {
+    const reader = await openSse(node.url + path, headers);
+    readers.push(reader);
+    return reader;
+  };
+
+  before(async () => {
+    node = await startTestNode({ HISTORY_SIZE: '20', HEARTBEAT_MS: '200' });
+  });
+  afterEach(() => {
+    for (const reader of readers.splice(0)) reader.close();
+  });
+  after(() => node.close());
+
+  it('delivers a posted message to two viewers, once each, with id and no event name', async () => {
+    const first = await open('/streams/lobby/events');
+    const second = new EventSource(`${node.url}/streams/lobby/events`);
+    const received: MessageEvent[] = [];
+    const opened = new Promise<void>((resolve) => (second.onopen = () => resolve()));
+    const gotOne = new Promise<void>((resolve) => {
+      second.onmessage = (event) => {
+        received.push(event);
+        resolve();
+      };
+    });
+    try {
+      await opened;
+      assert.equal(first.status, 200);
+      assert.match(String(first.headers['content-type']), /^text\/event-stream/);
+      assert.equal(first.headers['cache-control'], 'no-cache, no-transform');
+      assert.equal(first.headers['x-accel-buffering'], 'no');
+      const { body: stored } = await post(node, 'lobby', 'ada', 'hello all');
+      assert.deepEqual(Object.keys(stored).sort(), ['author', 'id', 'node', 'region', 'stream', 'text', 'ts']);
+      assert.match(stored.id, /^\d+-\d+$/);
+      const [event] = await first.messages(1);
+      assert.equal(event!.id, stored.id);
+      assert.equal(event!.event, undefined);
+      assert.deepEqual(JSON.parse(event!.data), stored);
+      await gotOne;
+      assert.equal(received[0]!.lastEventId, stored.id);
+      assert.deepEqual(JSON.parse(received[0]!.data), stored);
+      assert.equal(first.retry, 2000, 'retry sent once at the start');
+    } finally {
+      second.close();
+    }
+  });
+
+  it('keeps one order for concurrent posts, ids strictly increasing', async () => {
+    const reader = await open('/streams/busy/events');
+    const posted = await Promise.all(Array.from({ length: 100 }, (_, index) => post(node, 'busy', 'bot', `m${index}`)));
+    const events = await reader.messages(100);
+    const ids = events.map((event) => event.id!);
+    assert.deepEqual([...ids].sort(compareIds), ids, 'delivered in id order');
+    assert.equal(new Set(ids).size, 100, 'no duplicates');
+    assert.deepEqual(new Set(ids), new Set(posted.map((response) => response.body.id)));
+  });
+
+  it('resumes after Last-Event-ID with exactly the missed messages, then live ones', async () => {
+    const ids: string[] = [];
+    for (let index = 0; index < 5; index++) ids.push((await post(node, 'resume', 'ada', `r${index}`)).body.id);
+    const reader = await open('/streams/resume/events', { 'Last-Event-ID': ids[1]! });
+    const replayed = await reader.messages(3);
+    assert.deepEqual(replayed.map((event) => event.id), ids.slice(2));
+    const live = (await post(node, 'resume', 'ada', 'live')).body.id;
+    const all = await reader.messages(4);
+    assert.deepEqual(all.map((event) => event.id), [...ids.slice(2), live]);
+    assert.ok(!reader.events.some((event) => event.event === 'reset'));
+  });
+
+  it('resumes from ?lastEventId= for a page reopened later; the header wins over the query', async () => {
+    const ids: string[] = [];
+    for (let index = 0; index < 4; index++) ids.push((await post(node, 'reopen', 'ada', `o${index}`)).body.id);
+    const byQuery = await open(`/streams/reopen/events?lastEventId=${ids[0]}`);
+    assert.deepEqual((await byQuery.messages(3)).map((event) => event.id), ids.slice(1));
+    const both = await open(`/streams/reopen/events?lastEventId=${ids[0]}`, { 'Last-Event-ID': ids[2]! });
+    assert.deepEqual((await both.messages(1)).map((event) => event.id), [ids[3]]);
+  });
+
+  it('sends event: reset before the retained history when the id is older than it', async () => {
+    const ids: string[] = [];
+    for (let index = 0; index < 25; index++) ids.push((await post(node, 'trimmed', 'ada', `t${index}`)).body.id);
+    const reader = await open('/streams/trimmed/events', { 'Last-Event-ID': ids[0]! });
+    await reader.until((r) => r.events.filter((event) => !event.event).length >= 20, 5000, 'retained history');
+    assert.equal(reader.events[0]!.event, 'reset');
+    assert.deepEqual(JSON.parse(reader.events[0]!.data), { lost: 'unknown' });
+    assert.deepEqual(reader.events.slice(1).map((event) => event.id), ids.slice(5), 'the 20 retained, in order');
+
+    const fromStart = await open('/streams/trimmed/events?lastEventId=0-0');
+    await fromStart.messages(20);
+    assert.deepEqual(JSON.parse(fromStart.events[0]!.data), { lost: 5 }, 'from 0 the count of trimmed is known');
+  });
+
+  it('replays a history larger than the slow-viewer bound without cutting the viewer', async () => {
+    const big = await startTestNode({ SLOW_CLIENT_BYTES: '65536', HISTORY_SIZE: '500' });
+    try {
+      let first = '';
+      for (let index = 0; index < 500; index++) {
+        const message = await big.broker.publish('long', { author: 'bot', text: `${index} ${'y'.repeat(1900)}` });
+        first ||= message.id;
+      }
+      const reader = await openSse(`${big.url}/streams/long/events`, { 'Last-Event-ID': first });
+      const events = await reader.messages(499, 10_000);
+      assert.equal(JSON.parse(events.at(-1)!.data).text.split(' ')[0], '499');
+      assert.ok(!reader.isEnded());
+      reader.close();
+    } finally {
+      await big.close();
+    }
+  });
+
+  it('does not send reset when the id is the newest trimmed one\'s successor', async () => {
+    const ids: string[] = [];
+    for (let index = 0; index < 22; index++) ids.push((await post(node, 'edge', 'ada', `e${index}`)).body.id);
+    // ids[0] and ids[1] were trimmed; a viewer that saw ids[1] missed nothing that is gone.
+    const reader = await open('/streams/edge/events', { 'Last-Event-ID': ids[1]! });
+    const events = await reader.messages(20);
+    assert.equal(events.length, 20);
+    assert.ok(!reader.events.some((event) => event.event === 'reset'));
+  });
+
+  it('sends the html format as the escaped fragment the page appends', async () => {
+    const reader = await open('/streams/xss/events?format=html');
+    await post(node, 'xss', '<b>mallory</b>', '<img src=x onerror=alert(1)></li><script>alert(2)</script>\nsecond line');
+    const [event] = await reader.messages(1);
+    assert.ok(!/<script|<img|<b>/i.test(event!.data), event!.data);
+    assert.match(event!.data, /&lt;img src=x onerror=alert\(1\)&gt;&lt;\/li&gt;&lt;script&gt;/);
+    assert.match(event!.data, /&lt;b&gt;mallory&lt;\/b&gt;/);
+    assert.match(event!.data, /^<li class="msg"/);
+    assert.match(event!.data, /\nsecond line<\/p><\/li>$/, 'a line break travels as a second data line');
+  });
+
+  it('sends a heartbeat comment every HEARTBEAT_MS', async () => {
+    const reader = await open('/streams/quiet/events');
+    await reader.until((r) => r.comments.filter((comment) => comment === '').length >= 2, 3000, 'two heartbeats');
+  });
+
+  it('serves retained history as JSON, oldest first, with after and limit', async () => {
+    const ids: string[] = [];
+    for (let index = 0; index < 6; index++) ids.push((await post(node, 'hist', 'ada', `h${index}`)).body.id);
+    const all = await request(node.url).get('/streams/hist/messages').expect(200);
+    assert.deepEqual(all.body.messages.map((m: { id: string }) => m.id), ids);
+    const some = await request(node.url).get(`/streams/hist/messages?after=${ids[1]}&limit=2`).expect(200);
+    assert.deepEqual(some.body.messages.map((m: { id: string }) => m.id), ids.slice(2, 4));
+    assert.equal(some.body.gap, false);
+    const none = await request(node.url).get('/streams/never-used/messages').expect(200);
+    assert.deepEqual(none.body.messages, []);
+  });
+
+  it('unsubscribes a stream on this node once its last viewer leaves', async () => {
+    const reader = await open('/streams/leaving/events');
+    await reader.until(() => node.hub.isSubscribed('leaving'), 2000, 'subscription');
+    reader.close();
+    await waitFor(() => !node.hub.isSubscribed('leaving'), 2000, 'unsubscribe');
+  });
+
+  it('lists streams with viewers on the landing page and on /healthz', async () => {
+    const reader = await open('/streams/visible-room/events');
+    await reader.until(() => node.hub.isSubscribed('visible-room'));
+    const landing = await request(node.url).get('/').expect(200);
+    assert.match(landing.text, /href="\/streams\/visible-room"/);
+    const health = await request(node.url).get('/healthz').expect(200);
+    assert.equal(health.body.broker, 'memory');
+    assert.ok(health.body.viewers >= 1);
+    const ready = await request(node.url).get('/readyz').expect(200);
+    assert.deepEqual([ready.body.status, ready.body.broker], ['ready', 'memory']);
+    assert.ok(ready.body.node && ready.body.region);
+  });
+});
+
+describe('one node: slow viewers', function () {
+  let node: RunningNode;
+  after(() => node?.close());
+
+  it('cuts a viewer that stops reading while a fast one receives everything', async () => {
+    node = await startTestNode({ SLOW_CLIENT_BYTES: '65536', HISTORY_SIZE: '10000' });
+    const fast = await openSse(`${node.url}/streams/flood/events`);
+    const slow = await openSse(`${node.url}/streams/flood/events`);
+    // The slow viewer stops reading: the kernel buffers fill, then the node's queue.
+    slow.pause();
+    const text = 'x'.repeat(1900);
+    const count = 3000;
+    for (let index = 0; index < count; index++) {
+      await node.broker.publish('flood', { author: 'bot', text: `${index} ${text}` });
+      // Messages arrive over time, as they would from posters; the fast viewer keeps up.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // A paused client cannot see its own socket end; the node's count of viewers can.
+    await waitFor(() => node.hub.viewerCount === 1, 10_000, 'the slow viewer to be cut');
+    const events = await fast.messages(count, 20_000);
+    assert.equal(events.length, count);
+    assert.equal(JSON.parse(events.at(-1)!.data).text.split(' ')[0], String(count - 1));
+    assert.ok(!fast.isEnded());
+    fast.close();
+    slow.close();
+  });
+});
+
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am! - bm! || as! - bs!;
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

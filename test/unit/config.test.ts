@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { ConfigError, describeConfig, loadConfig } from '../../server/config.js';
+
+describe('config', () => {
+  it('has working defaults and an in-memory broker without Redis settings', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 3000);
+    assert.equal(config.historySize, 1000);
+    assert.equal(config.heartbeatMs, 15_000);
+    assert.equal(config.maxBodyBytes, 16 * 1024);
+    assert.equal(config.redis, null);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads numbers and the Redis cluster list', () => {
+    const config = loadConfig({ PORT: '8080', HISTORY_SIZE: '50', REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001' });
+    assert.equal(config.port, 8080);
+    assert.equal(config.historySize, 50);
+    assert.deepEqual(config.redis, { kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: 'redis-b', port: 7001 }] });
+  });
+
+  it('names every bad variable in one error', () => {
+    assert.throws(
+      () => loadConfig({ PORT: 'eighty', HISTORY_SIZE: '0', REGION: 'bad region', REDIS_CLUSTER_NODES: 'nohost' }),
+      (error: unknown) => error instanceof ConfigError && /PORT/.test(error.message) && /HISTORY_SIZE/.test(error.message) && /REGION/.test(error.message) && /REDIS_CLUSTER_NODES/.test(error.message),
+    );
+    assert.throws(() => loadConfig({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'a:1' }), /not both/);
+    assert.throws(() => loadConfig({ REDIS_URL: 'http://a' }), ConfigError);
+  });
+
+  it('masks the Redis password when printed', () => {
+    const printed = JSON.stringify(describeConfig(loadConfig({ REDIS_URL: 'redis://user:secret@db:6379/0' })));
+    assert.ok(!printed.includes('secret'));
+    assert.match(printed, /redis:\/\/\*\*\*@db:6379/);
+  });
+});
