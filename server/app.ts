@@ -19,6 +19,7 @@ export function buildApp(context: AppContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', context.config.trustProxyHops);
 
   app.use('/vendor', express.static(htmxDist, { maxAge: '1h', index: false }));
   app.use('/static', express.static(publicDir, { maxAge: '5m', index: false }));

@@ -16,13 +16,21 @@ export interface RunningNode {
   hub: Hub;
   /** e.g. http://127.0.0.1:41234 */
   url: string;
+  /** Resolves once the broker is connected; until then /readyz says 503 and posts get 503. */
+  brokerStarted: Promise<void>;
   /** Stops accepting, ends every SSE stream cleanly, closes the broker. Idempotent. */
   close(): Promise<void>;
 }
 
 export async function startNode(config: Readonly<Config>, logger: Logger, options: { broker?: Broker } = {}): Promise<RunningNode> {
   const broker = options.broker ?? (await createBroker(config, logger));
-  await broker.start();
+  // The node serves /healthz (and 503 elsewhere) while the broker is still connecting: a node
+  // started before Redis is reachable retries in the background instead of crash-looping.
+  const brokerStarted = broker.start();
+  brokerStarted.then(
+    () => logger.info({ broker: broker.kind }, 'broker connected'),
+    (error: unknown) => logger.error({ err: error }, 'broker failed to start'),
+  );
   const hub = new Hub(broker, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, maxReplay: config.historySize, replayBacklogBytes: config.slowClientBytes / 2 }, logger);
   const scheduler = new WriteScheduler();
   let shuttingDown = false;
@@ -57,5 +65,5 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
       server.closeAllConnections();
       await broker.close();
     })());
-  return { server, broker, hub, url, close };
+  return { server, broker, hub, url, brokerStarted, close };
 }
