@@ -1,0 +1,816 @@
+// RedisBroker: the Broker over a Redis Cluster (or one Redis). Owns the Redis connections, the
+// per-stream log (a Redis Stream) and live channel (sharded pub/sub), and the repair of any gap
+// between what pub/sub delivered and what the log holds.
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Config } from '../config.js';
+import {
+  BrokerUnavailableError,
+  type Broker,
+  type HistoryPage,
+  type Message,
+  type MessageInput,
+  type StreamListener,
+  type Subscription,
+} from './broker.js';
+import { compareIdText, formatId, parseId } from './ids.js';
+import { HISTORY_LUA } from './scripts/history.js';
+import { PUBLISH_LUA } from './scripts/publish.js';
+import { RECENT_LUA } from './scripts/recent.js';
+
+/** The subset of pino the broker logs through; a pino logger fits as it is. */
+export interface BrokerLogger {
+  debug(details: Record<string, unknown>, message: string): void;
+  info(details: Record<string, unknown>, message: string): void;
+  warn(details: Record<string, unknown>, message: string): void;
+  error(details: Record<string, unknown>, message: string): void;
+}
+
+export interface RedisBrokerOptions {
+  redis: NonNullable<Config['redis']>;
+  historySize: number;
+  /** 0 keeps messages until historySize pushes them out. */
+  historyMaxAgeMs: number;
+  nodeId: string;
+  region: string;
+  logger?: BrokerLogger;
+  /** Longest a publish, history read or subscribe may take before it fails as unavailable. */
+  operationTimeoutMs?: number;
+  /** How often Redis is pinged to drive isReady(). */
+  healthCheckMs?: number;
+  /**
+   * How often every subscribed stream's newest id is compared with the last one delivered: the
+   * safety net under the event-driven repair, for losses no ioredis event reveals. 0 turns it off.
+   */
+  reconcileMs?: number;
+}
+
+interface ScriptCommands {
+  ssePublish(log: string, trimmed: string, channel: string, body: string, historySize: number, slack: number, maxAgeMs: number): Promise<string>;
+  sseHistory(log: string, trimmed: string, afterId: string, limit: number, maxAgeMs: number): Promise<[string, RawEntry[]]>;
+  sseRecent(log: string, limit: number, maxAgeMs: number): Promise<RawEntry[]>;
+}
+
+type RawEntry = [id: string, fields: string[]];
+
+/** A message as it arrived on a shard channel, with the id of the entry before it in the log. */
+interface LiveMessage {
+  message: Message;
+  previousId: string;
+}
+
+/** One subscribed stream on this node: its listeners and where delivery stands. */
+interface StreamState {
+  stream: string;
+  keys: StreamKeys;
+  listeners: Set<StreamListener>;
+  /** Id of the last message delivered (or the log's newest id when the subscription began). */
+  lastId: string | null;
+  /** Set while the subscription starts or the log is being read: live messages wait in `buffered`. */
+  catchingUp: boolean;
+  catchUpAgain: boolean;
+  catchUpAttempts: number;
+  buffered: LiveMessage[];
+  /** Set until the first subscriber's SSUBSCRIBE and starting point are in place. */
+  joining: Promise<void> | null;
+  resyncing: boolean;
+  resyncAgain: boolean;
+  removed: boolean;
+  timers: Set<NodeJS.Timeout>;
+}
+
+interface StreamKeys {
+  log: string;
+  trimmed: string;
+  channel: string;
+}
+
+/** What differs between a cluster and a single Redis; everything else is shared. */
+interface Connections {
+  commands: Cluster | Redis;
+  /** Resolves once the server confirmed the subscription, so a log read after it misses nothing. */
+  subscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  /** Subscribes again after a reconnect; resolves once the server confirmed it. */
+  resubscribe(channel: string): Promise<void>;
+  /** Throws unless every shard answers. */
+  probe(): Promise<void>;
+  connect(): void;
+  close(): Promise<void>;
+}
+
+interface ConnectionEvents {
+  onMessage(channel: string, payload: string): void;
+  /** A subscriber connection was (re)made or the topology changed: subscriptions may be gone. */
+  onResubscribeNeeded(reason: string): void;
+  onDown(reason: string): void;
+  log: BrokerLogger;
+}
+
+const CATCH_UP_PAGE = 500;
+/** Live messages held while the log is read; past this they are dropped and read from the log. */
+const MAX_BUFFERED = 10_000;
+const silentLogger: BrokerLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Key and channel share the hash tag, so one shard holds both and the publish script is atomic. */
+export function streamKeys(stream: string): StreamKeys {
+  // Encoded so a `{` or `}` in a stream name cannot change which part is hashed.
+  const tag = `{${encodeURIComponent(stream)}}`;
+  return { log: `sse:${tag}:log`, trimmed: `sse:${tag}:trimmed`, channel: `sse:${tag}:live` };
+}
+
+export class RedisBroker implements Broker {
+  readonly kind: 'redis' | 'redis-cluster';
+  private readonly log: BrokerLogger;
+  private readonly operationTimeoutMs: number;
+  private readonly healthCheckMs: number;
+  private readonly reconcileMs: number;
+  private readonly trimSlack: number;
+  private readonly connections: Connections;
+  private readonly scripts: ScriptCommands;
+  private readonly streams = new Map<string, StreamState>();
+  private readonly byChannel = new Map<string, StreamState>();
+  private started: Promise<void> | null = null;
+  private healthy = false;
+  private closed = false;
+  private healthTimer: NodeJS.Timeout | null = null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private resyncTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: RedisBrokerOptions) {
+    this.kind = options.redis.kind === 'cluster' ? 'redis-cluster' : 'redis';
+    this.log = options.logger ?? silentLogger;
+    this.operationTimeoutMs = options.operationTimeoutMs ?? 1500;
+    this.healthCheckMs = options.healthCheckMs ?? 1000;
+    this.reconcileMs = options.reconcileMs ?? 5000;
+    // Up to 10% (at most 100) over historySize between trims: trimming reads what it removes.
+    this.trimSlack = Math.min(100, Math.floor(options.historySize / 10));
+    const events: ConnectionEvents = {
+      onMessage: (channel, payload) => this.onLive(channel, payload),
+      onResubscribeNeeded: (reason) => this.scheduleResync(reason),
+      onDown: (reason) => this.markDown(reason),
+      log: this.log,
+    };
+    const commandTimeoutMs = Math.max(100, this.operationTimeoutMs - 300);
+    this.connections =
+      options.redis.kind === 'cluster'
+        ? clusterConnections(options.redis.nodes, options.nodeId, commandTimeoutMs, events)
+        : singleConnections(options.redis.url, options.nodeId, commandTimeoutMs, events);
+    this.scripts = defineScripts(this.connections.commands);
+  }
+
+  /** Connects, retrying with backoff until every shard answers; close() ends the wait. */
+  start(): Promise<void> {
+    this.started ??= this.connect();
+    return this.started;
+  }
+
+  private async connect(): Promise<void> {
+    // ioredis keeps reconnecting by itself (retry strategies below); this loop only waits for it.
+    this.connections.connect();
+    const startedAt = Date.now();
+    let warned = 0;
+    for (let attempt = 1; !this.closed; attempt++) {
+      try {
+        await withTimeout(this.connections.probe(), this.operationTimeoutMs, 'Redis did not answer');
+        this.healthy = true;
+        this.log.info({ kind: this.kind, waitedMs: Date.now() - startedAt }, 'redis broker connected');
+        this.scheduleHealthCheck();
+        this.scheduleReconcile();
+        return;
+      } catch (error) {
+        // Connecting takes a few probes anyway; only a wait of seconds is worth a warning.
+        const waitedMs = Date.now() - startedAt;
+        if (waitedMs > 2000 && waitedMs - warned > 10_000) {
+          warned = waitedMs;
+          this.log.warn({ waitedMs, err: describe(error) }, 'redis unreachable, still trying');
+        }
+        await delay(backoffMs(attempt));
+      }
+    }
+    throw new BrokerUnavailableError('the broker was closed before Redis became reachable');
+  }
+
+  async publish(stream: string, input: MessageInput): Promise<Message> {
+    const keys = streamKeys(stream);
+    const { nodeId: node, region, historySize, historyMaxAgeMs } = this.options;
+    const body = JSON.stringify({ author: input.author, text: input.text, node, region });
+    const id = await this.call('publish', () =>
+      this.scripts.ssePublish(keys.log, keys.trimmed, keys.channel, body, historySize, this.trimSlack, historyMaxAgeMs),
+    );
+    const parsed = parseId(String(id));
+    if (!parsed) throw new Error(`the publish script returned a malformed id: ${String(id)}`);
+    return { id: formatId(parsed), stream, author: input.author, text: input.text, ts: parsed.ms, node, region };
+  }
+
+  async subscribe(stream: string, listener: StreamListener): Promise<Subscription> {
+    if (this.closed) throw new BrokerUnavailableError('the message broker is closed');
+    let state = this.streams.get(stream);
+    if (!state) {
+      const created = newStreamState(stream);
+      this.streams.set(stream, created);
+      this.byChannel.set(created.keys.channel, created);
+      created.joining = this.join(created).finally(() => {
+        created.joining = null;
+      });
+      state = created;
+    }
+    // Added before the subscription is live: nothing is delivered until the starting point is
+    // known, and from then on this listener gets everything.
+    state.listeners.add(listener);
+    if (state.joining) {
+      try {
+        await state.joining;
+      } catch (error) {
+        state.listeners.delete(listener);
+        if (state.listeners.size === 0 && !state.removed) this.forget(state);
+        throw error;
+      }
+    }
+    const subscribed = state;
+    return { unsubscribe: () => this.leave(subscribed, listener) };
+  }
+
+  /**
+   * Subscribes first, then reads the log's newest id: every message published after that read
+   * arrives on the channel, and everything before it is not this subscription's to deliver.
+   */
+  private async join(state: StreamState): Promise<void> {
+    state.catchingUp = true;
+    await this.call('subscribe', () => this.connections.subscribe(state.keys.channel));
+    const newest = await this.call('subscribe', () => this.connections.commands.xrevrange(state.keys.log, '+', '-', 'COUNT', 1));
+    state.lastId = newest[0]?.[0] ?? null;
+    state.catchingUp = false;
+    // A reconnect during the join may have cut the fresh subscription: read the log once more.
+    if (state.catchUpAgain) this.catchUp(state, 'reconnected while joining');
+    else this.drain(state);
+  }
+
+  private async leave(state: StreamState, listener: StreamListener): Promise<void> {
+    state.listeners.delete(listener);
+    if (state.listeners.size > 0 || state.removed) return;
+    this.forget(state);
+  }
+
+  /** Drops a stream nobody on this node listens to; its channel is unsubscribed in the background. */
+  private forget(state: StreamState): void {
+    state.removed = true;
+    for (const timer of state.timers) clearTimeout(timer);
+    state.timers.clear();
+    if (this.streams.get(state.stream) === state) this.streams.delete(state.stream);
+    if (this.byChannel.get(state.keys.channel) === state) this.byChannel.delete(state.keys.channel);
+    if (this.closed) return;
+    withTimeout(this.connections.unsubscribe(state.keys.channel), this.operationTimeoutMs, 'unsubscribe timed out').catch(
+      (error: unknown) => this.log.debug({ stream: state.stream, err: describe(error) }, 'unsubscribe failed'),
+    );
+  }
+
+  async history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage> {
+    const page = await this.readAfter(stream, afterId, Math.max(1, limit));
+    return { messages: page.messages.slice(0, Math.max(0, limit)), gap: page.gap, lost: page.gap ? 'unknown' : 0 };
+  }
+
+  async recent(stream: string, limit: number): Promise<Message[]> {
+    if (limit <= 0) return [];
+    const keys = streamKeys(stream);
+    const entries = await this.call('recent', () => this.scripts.sseRecent(keys.log, limit, this.options.historyMaxAgeMs));
+    return this.decodeEntries(stream, entries).messages.reverse();
+  }
+
+  isReady(): boolean {
+    return this.healthy && !this.closed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.healthy = false;
+    for (const timer of [this.healthTimer, this.reconcileTimer, this.resyncTimer]) if (timer) clearTimeout(timer);
+    for (const state of this.streams.values()) this.forget(state);
+    await this.connections.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Live delivery and gap repair
+
+  private onLive(channel: string, payload: string): void {
+    const state = this.byChannel.get(channel);
+    if (!state) return;
+    const live = decodeLive(state.stream, payload);
+    if (!live) {
+      this.log.warn({ stream: state.stream, payload: payload.slice(0, 200) }, 'dropped a malformed pub/sub payload');
+      return;
+    }
+    if (state.catchingUp) {
+      this.buffer(state, live);
+      return;
+    }
+    if (!this.applyLive(state, live)) {
+      this.buffer(state, live);
+      this.catchUp(state, 'gap');
+    }
+  }
+
+  /** Delivers a live message that follows the last delivered one; false when something is missing. */
+  private applyLive(state: StreamState, live: LiveMessage): boolean {
+    if (state.lastId !== null && compareIdText(live.message.id, state.lastId) <= 0) return true; // already delivered
+    if (live.previousId !== (state.lastId ?? '')) return false;
+    this.deliver(state, live.message);
+    return true;
+  }
+
+  private buffer(state: StreamState, live: LiveMessage): void {
+    if (state.buffered.length >= MAX_BUFFERED) {
+      // Every live message is in the log too: read them from there instead of holding them.
+      state.buffered = [];
+      state.catchUpAgain = true;
+    }
+    state.buffered.push(live);
+  }
+
+  private drain(state: StreamState): void {
+    while (state.buffered.length > 0 && !state.catchingUp && !state.removed) {
+      const live = state.buffered.shift()!;
+      if (!this.applyLive(state, live)) {
+        state.buffered.unshift(live);
+        this.catchUp(state, 'gap');
+      }
+    }
+  }
+
+  private deliver(state: StreamState, message: Message): void {
+    state.lastId = message.id;
+    for (const listener of state.listeners) {
+      try {
+        listener.onMessage(message);
+      } catch (error) {
+        this.log.error({ stream: state.stream, err: describe(error) }, 'a stream listener threw');
+      }
+    }
+  }
+
+  /**
+   * Reads the log after the last delivered id and delivers what is missing, in order; live
+   * messages wait meanwhile, so catch-up and live never interleave out of order.
+   */
+  private catchUp(state: StreamState, reason: string): void {
+    if (state.removed || this.closed) return;
+    if (state.catchingUp) {
+      state.catchUpAgain = true;
+      return;
+    }
+    state.catchingUp = true;
+    this.log.debug({ stream: state.stream, reason, lastId: state.lastId }, 'reading the log to fill a gap');
+    void this.runCatchUp(state);
+  }
+
+  private async runCatchUp(state: StreamState): Promise<void> {
+    try {
+      do {
+        state.catchUpAgain = false;
+        let page: LogPage;
+        do {
+          page = await this.readAfter(state.stream, state.lastId, CATCH_UP_PAGE);
+          if (state.removed) return;
+          if (page.gap) this.reportGap(state, page);
+          for (const message of page.messages) {
+            if (state.lastId === null || compareIdText(message.id, state.lastId) > 0) this.deliver(state, message);
+          }
+          // Past malformed entries too, or the next read would return them again.
+          if (page.lastScannedId && (state.lastId === null || compareIdText(page.lastScannedId, state.lastId) > 0)) {
+            state.lastId = page.lastScannedId;
+          }
+        } while (page.scanned >= CATCH_UP_PAGE);
+      } while (state.catchUpAgain && !state.removed);
+      state.catchUpAttempts = 0;
+      state.catchingUp = false;
+      this.drain(state);
+    } catch (error) {
+      if (state.removed || this.closed) return;
+      // Redis is unreachable: keep holding live messages and read again once it may be back.
+      state.catchUpAttempts += 1;
+      this.log.debug({ stream: state.stream, err: describe(error), attempt: state.catchUpAttempts }, 'catch-up failed, retrying');
+      const timer = setTimeout(() => {
+        state.timers.delete(timer);
+        void this.runCatchUp(state);
+      }, backoffMs(state.catchUpAttempts));
+      state.timers.add(timer);
+    }
+  }
+
+  private reportGap(state: StreamState, page: LogPage): void {
+    const afterId = state.lastId ?? '0-0';
+    this.log.warn({ stream: state.stream, afterId }, 'messages were trimmed before this node could deliver them');
+    for (const listener of state.listeners) {
+      try {
+        listener.onGap({ afterId, lost: page.lost });
+      } catch (error) {
+        this.log.error({ stream: state.stream, err: describe(error) }, 'a stream listener threw');
+      }
+    }
+  }
+
+  /** After a reconnect, failover or slot move: subscribe every stream again, then read the log. */
+  private scheduleResync(reason: string): void {
+    if (this.closed || this.streams.size === 0) return;
+    this.log.debug({ reason }, 'resubscribing streams');
+    // Events come in bursts (+subscriber, subscribersReady, ready): one pass serves them all.
+    if (this.resyncTimer) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = null;
+      for (const state of this.streams.values()) void this.resync(state);
+    }, 20);
+  }
+
+  private async resync(state: StreamState): Promise<void> {
+    if (state.resyncing) {
+      state.resyncAgain = true;
+      return;
+    }
+    state.resyncing = true;
+    // ioredis resubscribes by itself but only debug-logs a failure, and its `subscribersReady`
+    // fires before its SSUBSCRIBE is answered. Our own SSUBSCRIBE, answered on the same
+    // connection, tells when the channel is live again; only then is reading the log gap-free.
+    for (let attempt = 1; !state.removed && !this.closed; attempt++) {
+      state.resyncAgain = false;
+      try {
+        await withTimeout(this.connections.resubscribe(state.keys.channel), this.operationTimeoutMs, 'subscribe timed out');
+        this.catchUp(state, 'resubscribed');
+        if (!state.resyncAgain) break;
+      } catch (error) {
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.log.warn({ stream: state.stream, attempt, err: describe(error) }, 'resubscribe failed, retrying');
+        }
+        await delay(backoffMs(attempt));
+      }
+    }
+    state.resyncing = false;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Readiness
+
+  private markDown(reason: string): void {
+    if (this.healthy) this.log.warn({ reason }, 'redis broker is down');
+    this.healthy = false;
+  }
+
+  private scheduleHealthCheck(): void {
+    if (this.closed) return;
+    this.healthTimer = setTimeout(async () => {
+      try {
+        await withTimeout(this.connections.probe(), this.operationTimeoutMs, 'health check timed out');
+        if (!this.healthy && !this.closed) {
+          this.healthy = true;
+          this.log.info({}, 'redis broker is back');
+          // Whatever happened while down, the log has it: read it for every stream.
+          for (const state of this.streams.values()) void this.resync(state);
+        }
+      } catch (error) {
+        this.markDown(describe(error));
+      }
+      this.scheduleHealthCheck();
+    }, this.healthCheckMs);
+    this.healthTimer.unref();
+  }
+
+  /** Compares each stream's newest id with the last delivered one; a newer one means a missed message. */
+  private scheduleReconcile(): void {
+    if (this.closed || this.reconcileMs <= 0) return;
+    this.reconcileTimer = setTimeout(async () => {
+      await Promise.all(
+        [...this.streams.values()].map(async (state) => {
+          if (state.catchingUp || state.removed) return;
+          try {
+            const newest = await this.connections.commands.xrevrange(state.keys.log, '+', '-', 'COUNT', 1);
+            const newestId = newest[0]?.[0];
+            if (newestId && (state.lastId === null || compareIdText(newestId, state.lastId) > 0)) {
+              this.catchUp(state, 'reconcile');
+            }
+          } catch {
+            // the health check reports outages
+          }
+        }),
+      );
+      this.scheduleReconcile();
+    }, this.reconcileMs);
+    this.reconcileTimer.unref();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads and errors
+
+  private async readAfter(stream: string, afterId: string | null, limit: number): Promise<LogPage> {
+    const keys = streamKeys(stream);
+    const after = afterId === null ? null : parseId(afterId);
+    const [trimmed, entries] = await this.call('history', () =>
+      this.scripts.sseHistory(keys.log, keys.trimmed, after ? formatId(after) : '', limit, this.options.historyMaxAgeMs),
+    );
+    // A gap only when something newer than the reader's id was trimmed: a reader whose id is
+    // the newest trimmed one (or later) missed nothing.
+    const gap = after !== null && trimmed !== '' && compareIdText(formatId(after), trimmed) < 0;
+    const decoded = this.decodeEntries(stream, entries);
+    return { ...decoded, gap, lost: gap ? 'unknown' : 0, scanned: entries.length };
+  }
+
+  private decodeEntries(stream: string, entries: RawEntry[]): { messages: Message[]; lastScannedId: string | null } {
+    const messages: Message[] = [];
+    for (const [id, fields] of entries) {
+      const message = decodeEntry(stream, id, fields);
+      if (message) messages.push(message);
+      else this.log.warn({ stream, id }, 'skipped a malformed log entry');
+    }
+    return { messages, lastScannedId: entries.at(-1)?.[0] ?? null };
+  }
+
+  /** Runs one Redis operation under the broker's deadline; outages become BrokerUnavailableError. */
+  private async call<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new BrokerUnavailableError('the message broker is closed');
+    if (!this.started) throw new BrokerUnavailableError('the message broker was not started');
+    try {
+      return await withTimeout(operation(), this.operationTimeoutMs, `no answer from Redis within ${this.operationTimeoutMs} ms`);
+    } catch (error) {
+      if (!isOutage(error)) throw error;
+      this.markDown(`${what}: ${describe(error)}`);
+      throw new BrokerUnavailableError(`${what} failed, the message broker is unavailable: ${describe(error)}`);
+    }
+  }
+}
+
+interface LogPage {
+  messages: Message[];
+  gap: boolean;
+  lost: number | 'unknown';
+  /** Entries read, well-formed or not; a full page means there may be more. */
+  scanned: number;
+  lastScannedId: string | null;
+}
+
+function newStreamState(stream: string): StreamState {
+  return {
+    stream,
+    keys: streamKeys(stream),
+    listeners: new Set(),
+    lastId: null,
+    catchingUp: false,
+    catchUpAgain: false,
+    catchUpAttempts: 0,
+    buffered: [],
+    joining: null,
+    resyncing: false,
+    resyncAgain: false,
+    removed: false,
+    timers: new Set(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+/** EVALSHA through defineCommand, so scripts join ioredis auto-pipelining and reload on NOSCRIPT. */
+function defineScripts(client: Cluster | Redis): ScriptCommands {
+  client.defineCommand('ssePublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+  client.defineCommand('sseHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
+  client.defineCommand('sseRecent', { numberOfKeys: 1, lua: RECENT_LUA });
+  return client as unknown as ScriptCommands;
+}
+
+/** Options both kinds share: fail fast instead of queueing, and never replay a publish by itself. */
+function redisOptions(nodeId: string, commandTimeoutMs: number): RedisOptions {
+  return {
+    connectionName: `sse-chat:${nodeId}`.slice(0, 60),
+    lazyConnect: true,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 2000,
+    // A socket that stops answering (paused or black-holed server) is destroyed and reconnected
+    // instead of holding commands until TCP gives up.
+    socketTimeout: 3000,
+    // A command cut off by a dropped connection fails now, and is not sent again after
+    // reconnecting: a replayed publish could be stored after the caller was told it failed.
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+  };
+}
+
+function clusterConnections(
+  nodes: { host: string; port: number }[],
+  nodeId: string,
+  commandTimeoutMs: number,
+  events: ConnectionEvents,
+): Connections {
+  const { log } = events;
+  const options: ClusterOptions = {
+    lazyConnect: true,
+    // One subscriber connection per master, SSUBSCRIBE routed to the shard owning the channel.
+    shardedSubscribers: true,
+    enableAutoPipelining: true,
+    // Subscriber commands must take ioredis's sharded path, not an auto-pipeline.
+    autoPipeliningIgnoredCommands: ['ssubscribe', 'sunsubscribe'],
+    // Commands fail at once while the cluster is not connected (no unbounded offline queue).
+    enableOfflineQueue: false,
+    // Off by default since ioredis 5: without it a failover or slot move is only noticed by a
+    // MOVED reply or a lost subscriber connection.
+    slotsRefreshInterval: 2000,
+    slotsRefreshTimeout: 1000,
+    // "Connection is closed" may come from a command that ran before the connection dropped;
+    // retrying it could store a message twice. CLUSTERDOWN/TRYAGAIN/MOVED mean not executed,
+    // so those are retried (bounded by maxRedirections).
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: 12,
+    clusterRetryStrategy: (attempt) => backoffMs(attempt),
+    redisOptions: redisOptions(nodeId, commandTimeoutMs),
+  };
+  const cluster = new Cluster(nodes, options);
+  cluster.on('smessage', (channel: string, payload: string) => events.onMessage(channel, payload));
+  // Without an 'error' listener a failed subscriber connection would crash the process.
+  cluster.on('error', (error: unknown) => log.debug({ err: describe(error) }, 'redis cluster error'));
+  cluster.on('node error', (error: unknown, node: string) => log.debug({ err: describe(error), node }, 'redis node error'));
+  cluster.on('nodeError', (error: unknown, node: string) => log.debug({ err: describe(error), node }, 'redis subscriber error'));
+  // A new subscriber connection (after a failover, slot move or reconnect) starts with no
+  // subscriptions of its own; subscribersReady follows once ioredis has (tried to) resubscribe.
+  for (const event of ['+subscriber', 'subscribersReady', 'ready']) {
+    cluster.on(event, () => events.onResubscribeNeeded(event));
+  }
+  cluster.on('-subscriber', () => log.debug({}, 'redis subscriber connection removed'));
+  for (const event of ['close', 'reconnecting', 'end']) {
+    cluster.on(event, () => events.onDown(`cluster ${event}`));
+  }
+
+  return {
+    commands: cluster,
+    async subscribe(channel) {
+      await cluster.ssubscribe(channel);
+    },
+    async unsubscribe(channel) {
+      await cluster.sunsubscribe(channel);
+    },
+    async resubscribe(channel) {
+      // ioredis appends the channel to its resubscribe list on every SSUBSCRIBE; unsubscribing
+      // first keeps that list from growing with each failover. The moment in between is covered
+      // by the log read that follows.
+      await cluster.sunsubscribe(channel).catch(() => undefined);
+      await cluster.ssubscribe(channel);
+    },
+    async probe() {
+      if (cluster.status !== 'ready') throw new Error(`cluster is ${cluster.status}`);
+      // Every master that owns slots must answer: one dead shard means some streams are down.
+      const owners = new Set<string>();
+      for (const slot of cluster.slots) if (slot?.[0]) owners.add(slot[0]);
+      if (owners.size === 0) throw new Error('no slot information yet');
+      const masters = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
+      await Promise.all(
+        [...owners].map(async (owner) => {
+          const node = masters.get(owner);
+          if (!node) throw new Error(`no connection to master ${owner}`);
+          await node.ping();
+        }),
+      );
+    },
+    connect() {
+      cluster.connect().catch((error: unknown) => log.debug({ err: describe(error) }, 'cluster connect failed, retrying'));
+    },
+    async close() {
+      await withTimeout(cluster.quit(), 1000, 'quit timed out').catch(() => undefined);
+      cluster.disconnect();
+    },
+  };
+}
+
+function singleConnections(url: string, nodeId: string, commandTimeoutMs: number, events: ConnectionEvents): Connections {
+  const { log } = events;
+  const retryStrategy = (attempt: number) => backoffMs(attempt);
+  const commands = new Redis(url, {
+    ...redisOptions(nodeId, commandTimeoutMs),
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    retryStrategy,
+  });
+  // Sharded pub/sub works on a plain Redis 7 too; the subscriber needs its own connection.
+  const subscriber = new Redis(url, {
+    ...redisOptions(`${nodeId}-sub`, commandTimeoutMs),
+    enableOfflineQueue: false,
+    // Resubscribing is done by the broker, which must know when it is confirmed.
+    autoResubscribe: false,
+    retryStrategy,
+  });
+  subscriber.on('smessage', (channel: string, payload: string) => events.onMessage(channel, payload));
+  subscriber.on('ready', () => events.onResubscribeNeeded('subscriber ready'));
+  for (const connection of [commands, subscriber]) {
+    connection.on('error', (error: unknown) => log.debug({ err: describe(error) }, 'redis connection error'));
+    connection.on('close', () => events.onDown('connection closed'));
+  }
+
+  return {
+    commands,
+    async subscribe(channel) {
+      await subscriber.ssubscribe(channel);
+    },
+    async unsubscribe(channel) {
+      await subscriber.sunsubscribe(channel);
+    },
+    async resubscribe(channel) {
+      await subscriber.ssubscribe(channel);
+    },
+    async probe() {
+      if (subscriber.status !== 'ready') throw new Error(`subscriber connection is ${subscriber.status}`);
+      await commands.ping();
+    },
+    connect() {
+      for (const connection of [commands, subscriber]) {
+        connection.connect().catch((error: unknown) => log.debug({ err: describe(error) }, 'redis connect failed, retrying'));
+      }
+    },
+    async close() {
+      await Promise.all(
+        [commands, subscriber].map(async (connection) => {
+          await withTimeout(connection.quit(), 1000, 'quit timed out').catch(() => undefined);
+          connection.disconnect();
+        }),
+      );
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding: one place decodes what comes off the wire, and drops what it cannot read.
+
+interface Body {
+  author: string;
+  text: string;
+  node: string;
+  region: string;
+}
+
+function decodeBody(text: string): Body | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) return null;
+    const { author, text: messageText, node, region } = value as Record<string, unknown>;
+    if (typeof author !== 'string' || typeof messageText !== 'string' || typeof node !== 'string' || typeof region !== 'string') {
+      return null;
+    }
+    return { author, text: messageText, node, region };
+  } catch {
+    return null;
+  }
+}
+
+function toMessage(stream: string, id: string, body: Body): Message | null {
+  const parsed = parseId(id);
+  if (!parsed) return null;
+  return { id: formatId(parsed), stream, author: body.author, text: body.text, ts: parsed.ms, node: body.node, region: body.region };
+}
+
+function decodeEntry(stream: string, id: string, fields: string[]): Message | null {
+  const at = fields.indexOf('m');
+  const body = at >= 0 && at % 2 === 0 ? decodeBody(fields[at + 1] ?? '') : null;
+  return body && toMessage(stream, id, body);
+}
+
+/** `v1\n<id>\n<previous id or empty>\n<body JSON>`, as publish.lua writes it. */
+function decodeLive(stream: string, payload: string): LiveMessage | null {
+  const parts = payload.split('\n');
+  if (parts.length < 4 || parts[0] !== 'v1') return null;
+  const [, id = '', previousId = ''] = parts;
+  if (previousId !== '' && !parseId(previousId)) return null;
+  const body = decodeBody(parts.slice(3).join('\n'));
+  const message = body && toMessage(stream, id, body);
+  return message ? { message, previousId } : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+/** Redis replies that mean "not now" rather than "wrong": the API answers 503 for those. */
+const OUTAGE_REPLIES = new Set(['CLUSTERDOWN', 'TRYAGAIN', 'MOVED', 'ASK', 'LOADING', 'MASTERDOWN', 'READONLY', 'NOREPLICAS', 'BUSY', 'OOM']);
+
+function isOutage(error: unknown): boolean {
+  if (error instanceof BrokerUnavailableError) return true;
+  if (!(error instanceof Error)) return false;
+  // Any other Redis error reply is a bug (a script error, a wrong type), not an outage.
+  if (error.name === 'ReplyError') return OUTAGE_REPLIES.has(error.message.split(' ')[0] ?? '');
+  return true;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Exponential backoff with jitter, capped at 2 s. */
+function backoffMs(attempt: number): number {
+  const base = Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BrokerUnavailableError(message)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
