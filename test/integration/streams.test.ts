@@ -182,6 +182,36 @@ describe('one node: streams', function () {
   });
 });
 
+describe('one node: hub subscriptions', function () {
+  it('holds one broker subscription per stream however many viewers, in both formats', async () => {
+    const { MemoryBroker } = await import('../../server/broker/memory.js');
+    const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+    // Count what the Hub asks of a real broker: subscriptions, and deliveries per subscription.
+    let subscribes = 0;
+    const subscribe = broker.subscribe.bind(broker);
+    broker.subscribe = (stream, listener) => {
+      subscribes += 1;
+      return subscribe(stream, listener);
+    };
+    const { pino } = await import('pino');
+    const { loadConfig } = await import('../../server/config.js');
+    const { startNode } = await import('../../server/node.js');
+    const node = await startNode(loadConfig({ PORT: '0', HOST: '127.0.0.1', UNSUBSCRIBE_LINGER_MS: '0' }), pino({ level: 'silent' }), { broker });
+    try {
+      const viewers = await Promise.all(
+        ['json', 'json', 'html', 'html', 'json'].map((format) => openSse(`${node.url}/streams/shared/events?format=${format}`)),
+      );
+      await post(node, 'shared', 'ada', 'one for all');
+      const frames = await Promise.all(viewers.map(async (viewer) => (await viewer.messages(1))[0]!.data));
+      assert.equal(subscribes, 1);
+      assert.equal(new Set(frames).size, 2, 'the json viewers got identical frames, and so did the html ones');
+      for (const viewer of viewers) viewer.close();
+    } finally {
+      await node.close();
+    }
+  });
+});
+
 describe('one node: slow viewers', function () {
   let node: RunningNode;
   after(() => node?.close());
