@@ -240,31 +240,48 @@ async function restartServer(server: ServerProcess, dir: string): Promise<void> 
 }
 
 // ---------------------------------------------------------------------------------------------
-// A minimal RESP client: enough for PING, INFO and CLUSTER INFO/NODES/KEYSLOT while polling,
-// without a client library's reconnect and queueing behaviour getting in the way.
+// A minimal RESP client: enough for PING, INFO, CLUSTER INFO/NODES/KEYSLOT and PUBSUB while
+// polling, without a client library's reconnect and queueing behaviour getting in the way.
 
-type Reply = string | number | null;
+export type Reply = string | number | null | Reply[];
 
 function encodeCommand(args: string[]): string {
   return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
 }
 
-/** Parses one simple/error/integer/bulk reply; undefined while incomplete. */
-function parseReply(buffer: Buffer): { reply: Reply } | { error: string } | undefined {
-  const lineEnd = buffer.indexOf('\r\n');
+type Parsed = { reply: Reply; end: number } | { error: string; end: number };
+
+/** Parses one RESP2 reply starting at `start`; undefined while incomplete. */
+function parseReply(buffer: Buffer, start = 0): Parsed | undefined {
+  const lineEnd = buffer.indexOf('\r\n', start);
   if (lineEnd < 0) return undefined;
-  const type = String.fromCharCode(buffer[0]!);
-  const line = buffer.subarray(1, lineEnd).toString();
-  if (type === '+') return { reply: line };
-  if (type === '-') return { error: line };
-  if (type === ':') return { reply: Number(line) };
+  const type = String.fromCharCode(buffer[start]!);
+  const line = buffer.subarray(start + 1, lineEnd).toString();
+  const next = lineEnd + 2;
+  if (type === '+') return { reply: line, end: next };
+  if (type === '-') return { error: line, end: next };
+  if (type === ':') return { reply: Number(line), end: next };
   if (type === '$') {
     const length = Number(line);
-    if (length < 0) return { reply: null };
-    if (buffer.length < lineEnd + 2 + length + 2) return undefined;
-    return { reply: buffer.subarray(lineEnd + 2, lineEnd + 2 + length).toString() };
+    if (length < 0) return { reply: null, end: next };
+    if (buffer.length < next + length + 2) return undefined;
+    return { reply: buffer.subarray(next, next + length).toString(), end: next + length + 2 };
   }
-  return { error: `unsupported reply type ${type}` };
+  if (type === '*') {
+    const count = Number(line);
+    if (count < 0) return { reply: null, end: next };
+    const items: Reply[] = [];
+    let at = next;
+    for (let index = 0; index < count; index++) {
+      const item = parseReply(buffer, at);
+      if (!item) return undefined;
+      if ('error' in item) return item;
+      items.push(item.reply);
+      at = item.end;
+    }
+    return { reply: items, end: at };
+  }
+  return { error: `unsupported reply type ${type}`, end: next };
 }
 
 /** Sends one command on a fresh connection; rejects on error reply, refusal or timeout. */
