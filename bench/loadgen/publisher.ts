@@ -1,0 +1,254 @@
+// The publisher worker process: posts JSON messages over raw keep-alive sockets (pipelined when
+// paced, one at a time per connection when closed-loop), each carrying its stream sequence number
+// and send time in the text, and counts the answers. Raw sockets keep it far cheaper per request
+// than the servers under test, which matters in the publish scenario.
+import net from 'node:net';
+import { markerText, nowUs, type PublishPlan, type PublishResult, type PublishTarget } from './protocol.js';
+import { serveParent } from './rpc.js';
+
+/** Next sequence number per POST path, kept across runs so saturation steps extend one stream. */
+const nextSeq = new Map<string, number>();
+
+interface Outstanding {
+  stream: number;
+}
+
+/** One keep-alive connection and the answers it still owes, in order. */
+class PublisherConnection {
+  private readonly socket: net.Socket;
+  private readonly outstanding: Outstanding[] = [];
+  private head = 0;
+  private pending = '';
+  alive = true;
+
+  constructor(
+    readonly target: PublishTarget,
+    private readonly onAnswer: (connection: PublisherConnection, item: Outstanding, status: number) => void,
+    private readonly onLost: (connection: PublisherConnection, items: Outstanding[], reason: string) => void,
+  ) {
+    this.socket = net.connect({ port: target.port, host: '127.0.0.1' });
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.read(chunk));
+    this.socket.on('error', (error) => this.lose(error.message));
+    this.socket.on('close', () => this.lose('connection closed'));
+  }
+
+  get inFlight(): number {
+    return this.outstanding.length - this.head;
+  }
+
+  send(request: string, item: Outstanding): void {
+    this.outstanding.push(item);
+    this.socket.write(request);
+  }
+
+  close(): void {
+    this.alive = false;
+    this.socket.destroy();
+  }
+
+  private lose(reason: string): void {
+    if (!this.alive && this.inFlight === 0) return;
+    this.alive = false;
+    const lost = this.outstanding.slice(this.head);
+    this.outstanding.length = 0;
+    this.head = 0;
+    this.socket.destroy();
+    this.onLost(this, lost, reason);
+  }
+
+  /** Splits the byte stream into answers: status line, headers, then a Content-Length or chunked body. */
+  private read(chunk: Buffer): void {
+    this.pending += chunk.toString('latin1');
+    for (;;) {
+      const headEnd = this.pending.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const head = this.pending.slice(0, headEnd);
+      const status = Number(head.slice(9, 12));
+      const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+      let end: number;
+      if (length) {
+        end = headEnd + 4 + Number(length[1]);
+        if (this.pending.length < end) return;
+      } else if (/\r\ntransfer-encoding:[^\r]*chunked/i.test(head)) {
+        const last = this.pending.indexOf('0\r\n\r\n', headEnd + 4);
+        if (last < 0) return;
+        end = last + 5;
+      } else end = headEnd + 4;
+      this.pending = this.pending.slice(end);
+      const item = this.outstanding[this.head++];
+      if (this.head > 1024 && this.head * 2 > this.outstanding.length) {
+        this.outstanding.splice(0, this.head);
+        this.head = 0;
+      }
+      if (item) this.onAnswer(this, item, status);
+      if (/\r\nconnection:\s*close/i.test(head)) this.lose('server closed the connection');
+    }
+  }
+}
+
+function run(plan: PublishPlan): Promise<PublishResult> {
+  const result: PublishResult = {
+    okPerStream: plan.paths.map(() => 0),
+    sent: 0,
+    ok: 0,
+    failed: 0,
+    statuses: {},
+    errors: [],
+    firstSendUs: 0,
+    lastSendUs: 0,
+    lastAnswerUs: 0,
+    maxQueued: 0,
+    maxLagMs: 0,
+  };
+  const pools = plan.targets.map(() => [] as PublisherConnection[]);
+  const queues = plan.targets.map(() => [] as number[]); // stream indexes waiting (paced mode)
+  let queued = 0;
+  let answered = 0;
+  let stopped = false;
+
+  const note = (error: string) => {
+    if (result.errors.length < 5 && !result.errors.includes(error)) result.errors.push(error);
+  };
+
+  const requestFor = (stream: number, node: number): string => {
+    const path = plan.paths[stream]!;
+    const seq = nextSeq.get(path) ?? 0;
+    nextSeq.set(path, seq + 1);
+    const sendUs = nowUs();
+    if (result.firstSendUs === 0) result.firstSendUs = sendUs;
+    result.lastSendUs = sendUs;
+    result.sent++;
+    const body = `{"author":"bench","text":"${markerText(seq, sendUs, node)}"}`;
+    return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  };
+
+  const sendOn = (connection: PublisherConnection, stream: number) => {
+    connection.send(requestFor(stream, connection.target.node), { stream });
+  };
+
+  const onAnswer = (connection: PublisherConnection, item: Outstanding, status: number) => {
+    if (stopped) return;
+    answered++;
+    result.lastAnswerUs = nowUs();
+    result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+    if (status >= 200 && status < 300) {
+      result.ok++;
+      result.okPerStream[item.stream]!++;
+    } else result.failed++;
+    afterAnswer(connection, false);
+  };
+
+  const onLost = (connection: PublisherConnection, items: Outstanding[], reason: string) => {
+    if (stopped) return;
+    answered += items.length;
+    result.failed += items.length;
+    if (items.length) note(`${items.length} lost: ${reason}`);
+    const pool = pools[plan.targets.indexOf(connection.target)]!;
+    pool.splice(pool.indexOf(connection), 1);
+    afterAnswer(connection, true);
+  };
+
+  const freshConnection = (targetIndex: number): PublisherConnection => {
+    const connection = new PublisherConnection(plan.targets[targetIndex]!, onAnswer, onLost);
+    pools[targetIndex]!.push(connection);
+    return connection;
+  };
+
+  /** The connection with the fewest answers owed, opening one while the pool is not full. */
+  const pick = (targetIndex: number): PublisherConnection | null => {
+    const pool = pools[targetIndex]!;
+    let best: PublisherConnection | null = null;
+    for (const connection of pool) if (!best || connection.inFlight < best.inFlight) best = connection;
+    if ((!best || best.inFlight > 0) && pool.length < plan.connectionsPerTarget) return freshConnection(targetIndex);
+    return best && best.inFlight < plan.maxInFlight ? best : null;
+  };
+
+  let afterAnswer: (connection: PublisherConnection, lost: boolean) => void;
+
+  return new Promise((resolve) => {
+    const startUs = nowUs();
+    const endUs = startUs + plan.durationMs * 1000;
+    const finish = () => {
+      if (stopped) return;
+      stopped = true;
+      for (const pool of pools) for (const connection of pool.splice(0)) connection.close();
+      resolve(result);
+    };
+    const maybeDone = (allSent: boolean) => {
+      if (allSent && queued === 0 && answered === result.sent) finish();
+    };
+
+    if (plan.mode === 'closed') {
+      // Each connection owns one stream and posts to it again as soon as it is answered.
+      const streamOf = new Map<PublisherConnection, number>();
+      const startLoop = (targetIndex: number, stream: number) => {
+        const connection = freshConnection(targetIndex);
+        streamOf.set(connection, stream);
+        sendOn(connection, stream);
+      };
+      afterAnswer = (connection, lost) => {
+        if (stopped) return;
+        const open = nowUs() < endUs;
+        const stream = streamOf.get(connection) ?? 0;
+        if (open && lost) startLoop(plan.targets.indexOf(connection.target), stream);
+        else if (open) sendOn(connection, stream);
+        maybeDone(!open);
+      };
+      let loops = 0;
+      plan.targets.forEach((_, targetIndex) => {
+        for (let k = 0; k < plan.connectionsPerTarget; k++) startLoop(targetIndex, loops++ % plan.paths.length);
+      });
+      setTimeout(finish, plan.durationMs + plan.drainMs);
+      return;
+    }
+
+    // Paced mode.
+    const total = Math.floor((plan.rate * plan.durationMs) / 1000);
+    const intervalUs = 1e6 / plan.rate;
+    let index = 0;
+    const dispatch = (targetIndex: number, stream: number) => {
+      const connection = pick(targetIndex);
+      if (connection) sendOn(connection, stream);
+      else {
+        queues[targetIndex]!.push(stream);
+        queued++;
+        if (queued > result.maxQueued) result.maxQueued = queued;
+      }
+    };
+    afterAnswer = (connection) => {
+      const targetIndex = plan.targets.indexOf(connection.target);
+      const queue = queues[targetIndex]!;
+      while (queue.length) {
+        const next = pick(targetIndex);
+        if (!next) break;
+        queued--;
+        sendOn(next, queue.shift()!);
+      }
+      maybeDone(index >= total);
+    };
+    const tick = () => {
+      const now = nowUs();
+      const due = Math.min(total, Math.floor((now - startUs) / intervalUs) + 1);
+      while (index < due) {
+        const lagMs = (now - (startUs + index * intervalUs)) / 1000;
+        if (lagMs > result.maxLagMs) result.maxLagMs = lagMs;
+        dispatch(index % plan.targets.length, index % plan.paths.length);
+        index++;
+      }
+      if (index < total) {
+        const waitMs = (startUs + index * intervalUs - nowUs()) / 1000;
+        setTimeout(tick, Math.max(0, waitMs));
+      } else {
+        maybeDone(true);
+        setTimeout(finish, plan.drainMs);
+      }
+    };
+    tick();
+  });
+}
+
+serveParent({
+  run,
+  cpu: () => process.cpuUsage(),
+});
