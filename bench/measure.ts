@@ -1,0 +1,123 @@
+// The measurements every scenario is made of: open the viewers (setup time, memory per
+// connection), then publish for a window and wait for every delivery (latency, throughput, CPU
+// per delivery of the server and of the load generator). Figures are flat records of numbers whose
+// names carry their units, so the report can divide any of them sse-chat / peer.
+import type { LoadGenerator } from './loadgen/loadgen.js';
+import { nowUs, type ConnectSpec, type PublishPlan } from './loadgen/protocol.js';
+import { cpuSeconds, rssBytes } from './procstat.js';
+import type { RunningServer } from './targets.js';
+
+export type Figures = Record<string, number>;
+
+export interface TargetContext {
+  server: RunningServer;
+  loadgen: LoadGenerator;
+  /** Stream names of this target's run, fresh each run; indexes are what specs and plans use. */
+  streams: string[];
+  /** Successful posts so far per stream index (what each viewer must have seen). */
+  cumulative: number[];
+  notes: string[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const round = (value: number, digits = 3) => (Number.isFinite(value) ? Number(value.toPrecision(digits)) : NaN);
+
+/** Every viewer of stream i, spread over the server's nodes in turn. */
+export function viewerSpecs(ctx: TargetContext, viewersPerStream: number): ConnectSpec[] {
+  const specs: ConnectSpec[] = [];
+  const ports = ctx.server.ports;
+  for (let v = 0; v < viewersPerStream; v++) {
+    ctx.streams.forEach((stream, index) => {
+      const node = (index + v) % ports.length;
+      specs.push({ port: ports[node]!, path: ctx.server.subPath(stream), stream: index, node });
+    });
+  }
+  return specs;
+}
+
+/** Opens the viewers; figures: connections, setup time, server memory and CPU per connection. */
+export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], settleMs = 1000): Promise<Figures> {
+  const pids = ctx.server.pids();
+  const rssBefore = rssBytes(pids);
+  const cpuBefore = cpuSeconds(pids);
+  // Handshakes in flight stay under the servers' listen backlog (511), so no SYN is dropped and
+  // retried a second later: setup time measures the server, not the kernel's retry timer.
+  const summary = await ctx.loadgen.connect(specs, 384);
+  await sleep(settleMs);
+  const after = ctx.server.pids();
+  const rssAfter = rssBytes(after);
+  const cpuAfter = cpuSeconds(after);
+  if (summary.failed) ctx.notes.push(`${summary.failed} connections failed: ${summary.errors.join('; ')}`);
+  return {
+    connections: summary.established,
+    connect_failures: summary.failed,
+    setup_ms: round(summary.setupMs, 4),
+    server_rss_mb: round(rssAfter / 2 ** 20),
+    rss_per_conn_kb: round((rssAfter - rssBefore) / 1024 / Math.max(1, summary.established)),
+    setup_cpu_us_per_conn: round(((cpuAfter - cpuBefore) * 1e6) / Math.max(1, summary.established)),
+  };
+}
+
+export interface WindowOptions {
+  /** Longest wait for the last delivery after the last post. */
+  drainTimeoutMs: number;
+  /** Stop waiting when nothing arrived for this long. */
+  stallMs: number;
+}
+
+/** Publishes `plan` and waits for every viewer to get every message; the window's figures. */
+export async function measureWindow(ctx: TargetContext, plan: PublishPlan, options: WindowOptions): Promise<Figures> {
+  const serverPids = ctx.server.pids();
+  const loadgenPids = ctx.loadgen.pids();
+  await ctx.loadgen.reset();
+  const serverCpuBefore = cpuSeconds(serverPids);
+  const loadgenCpuBefore = cpuSeconds(loadgenPids);
+  const startUs = nowUs();
+
+  const published = await ctx.loadgen.publish(plan);
+  published.okPerStream.forEach((ok, stream) => (ctx.cumulative[stream] = (ctx.cumulative[stream] ?? 0) + ok));
+  const delivery = await ctx.loadgen.awaitDelivery(ctx.cumulative, published.okPerStream, options.drainTimeoutMs, options.stallMs);
+
+  const endUs = nowUs();
+  const serverCpu = cpuSeconds(serverPids) - serverCpuBefore;
+  const loadgenCpu = cpuSeconds(loadgenPids) - loadgenCpuBefore;
+  const wallS = (endUs - startUs) / 1e6;
+  const latency = delivery.latency.summary();
+  const crossNode = delivery.crossNode.summary();
+  const spanS = (Math.max(delivery.lastDeliveryUs, published.lastAnswerUs) - published.firstSendUs) / 1e6;
+
+  if (published.failed) ctx.notes.push(`${published.failed} posts failed: ${JSON.stringify(published.statuses)} ${published.errors.join('; ')}`);
+  if (!delivery.complete) ctx.notes.push(`delivery incomplete: ${delivery.delivered} of ${delivery.expected} after the drain wait`);
+  if (delivery.closed) ctx.notes.push(`${delivery.closed} viewers were disconnected by the server`);
+  if (loadgenCpu / wallS > 0.85) ctx.notes.push(`load generator near its core's limit (${Math.round((100 * loadgenCpu) / wallS)}%)`);
+
+  const figures: Figures = {
+    published: published.ok,
+    publish_failures: published.failed,
+    expected: delivery.expected,
+    delivered: delivery.delivered,
+    delivery_ratio: delivery.expected ? Number((delivery.delivered / delivery.expected).toFixed(6)) : NaN,
+    duplicates: delivery.duplicates,
+    out_of_order: delivery.outOfOrder,
+    disconnects: delivery.closed,
+    delivered_per_s: round(delivery.delivered / spanS),
+    posts_per_s: round(published.ok / ((published.lastAnswerUs - published.firstSendUs) / 1e6)),
+    p50_ms: latency.p50Ms,
+    p90_ms: latency.p90Ms,
+    p99_ms: latency.p99Ms,
+    max_ms: latency.maxMs,
+    server_cpu_s: round(serverCpu),
+    server_cpu_us_per_delivery: round((serverCpu * 1e6) / Math.max(1, delivery.delivered)),
+    server_cpu_pct: round((100 * serverCpu) / wallS),
+    loadgen_cpu_s: round(loadgenCpu),
+    loadgen_cpu_us_per_delivery: round((loadgenCpu * 1e6) / Math.max(1, delivery.delivered)),
+    loadgen_cpu_pct: round((100 * loadgenCpu) / wallS),
+    publisher_max_lag_ms: round(published.maxLagMs),
+  };
+  if (crossNode.count) {
+    figures.cross_node_p50_ms = crossNode.p50Ms;
+    figures.cross_node_p99_ms = crossNode.p99Ms;
+    figures.cross_node_max_ms = crossNode.maxMs;
+  }
+  return figures;
+}

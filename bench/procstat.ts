@@ -1,0 +1,68 @@
+// CPU time and resident memory of processes, read from /proc, so the figures hold however busy
+// the rest of the machine is. A server is a process tree (nginx: master and worker).
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+interface StatFields {
+  ppid: number;
+  /** utime + stime, in seconds. */
+  cpuSeconds: number;
+}
+
+function readStat(pid: number): StatFields | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // The command name (field 2) may hold spaces; the fields after it start past the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+    return {
+      ppid: Number(fields[1]),
+      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** `pid` and all its descendants that are alive now. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (!stat) continue;
+    const list = children.get(stat.ppid) ?? [];
+    list.push(Number(entry));
+    children.set(stat.ppid, list);
+  }
+  const tree: number[] = [];
+  const visit = (p: number) => {
+    tree.push(p);
+    for (const child of children.get(p) ?? []) visit(child);
+  };
+  if (readStat(pid)) visit(pid);
+  return tree;
+}
+
+/** utime + stime in seconds, summed over `pids` (processes that are gone count as 0). */
+export function cpuSeconds(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) total += readStat(pid)?.cpuSeconds ?? 0;
+  return total;
+}
+
+/** VmRSS in bytes, summed over `pids`. */
+export function rssBytes(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+      total += Number(match?.[1] ?? 0) * 1024;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}

@@ -1,0 +1,129 @@
+// Turns a scenario's per-target figures into a text table, a markdown table and one JSON line,
+// each with the ratio sse-chat / peer for every figure.
+import type { Figures } from './measure.js';
+import type { TargetResult } from './scenarios.js';
+
+export interface ScenarioReport {
+  scenario: string;
+  title: string;
+  results: TargetResult[];
+}
+
+/** The order figures are shown in; any others follow alphabetically. */
+const ORDER = [
+  'connections',
+  'connect_failures',
+  'setup_ms',
+  'setup_cpu_us_per_conn',
+  'server_rss_mb',
+  'rss_per_conn_kb',
+  'rate_msgs_per_s',
+  'sustained_delivered_per_s',
+  'published',
+  'publish_failures',
+  'posts_per_s',
+  'expected',
+  'delivered',
+  'delivery_ratio',
+  'duplicates',
+  'out_of_order',
+  'disconnects',
+  'delivered_per_s',
+  'p50_ms',
+  'p90_ms',
+  'p99_ms',
+  'max_ms',
+  'cross_node_p50_ms',
+  'cross_node_p99_ms',
+  'cross_node_max_ms',
+  'server_cpu_s',
+  'server_cpu_pct',
+  'server_cpu_us_per_delivery',
+  'loadgen_cpu_s',
+  'loadgen_cpu_pct',
+  'loadgen_cpu_us_per_delivery',
+  'publisher_max_lag_ms',
+];
+
+const PEERS = ['nchan', 'naive'] as const;
+
+function figureNames(results: TargetResult[]): string[] {
+  const present = new Set(results.flatMap((r) => Object.keys(r.figures)));
+  const known = ORDER.filter((name) => present.has(name));
+  const rest = [...present].filter((name) => !ORDER.includes(name)).sort();
+  return [...known, ...rest];
+}
+
+function ratio(ours: number | undefined, theirs: number | undefined): number | null {
+  if (ours === undefined || theirs === undefined || !Number.isFinite(ours) || !Number.isFinite(theirs) || theirs === 0) return null;
+  return Number((ours / theirs).toPrecision(3));
+}
+
+function format(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return '-';
+  if (Number.isInteger(value)) return String(value);
+  return String(Number(value.toPrecision(4)));
+}
+
+function ratios(report: ScenarioReport, peer: string): Record<string, number | null> | null {
+  const ours = report.results.find((r) => r.target === 'sse-chat' && !r.error);
+  const theirs = report.results.find((r) => r.target === peer && !r.error);
+  if (!ours || !theirs) return null;
+  return Object.fromEntries(figureNames([ours, theirs]).map((name) => [name, ratio(ours.figures[name], theirs.figures[name])]));
+}
+
+/** Rows of cells: figure, each target, then sse-chat / each peer that ran. */
+function rows(report: ScenarioReport): string[][] {
+  const names = figureNames(report.results);
+  const peerRatios = PEERS.map((peer) => [peer, ratios(report, peer)] as const).filter(([, r]) => r !== null);
+  const header = ['figure', ...report.results.map((r) => r.target), ...peerRatios.map(([peer]) => `sse-chat/${peer}`)];
+  const body = names.map((name) => [
+    name,
+    ...report.results.map((r) => (r.error ? 'n/a' : format(r.figures[name]))),
+    ...peerRatios.map(([, r]) => format(r![name])),
+  ]);
+  return [header, ...body];
+}
+
+export function textTable(report: ScenarioReport): string {
+  const table = rows(report);
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+  const line = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  const out = [`== ${report.scenario}: ${report.title}`, line(table[0]!), ...table.slice(1).map(line)];
+  for (const result of report.results) {
+    if (result.error) out.push(`  ${result.target}: not run: ${result.error}`);
+    for (const note of result.notes) out.push(`  ${result.target}: ${note}`);
+    if (result.steps) {
+      const steps = result.steps.map((s) => `${s.rate_msgs_per_s}/s: ${format(s.delivered_per_s)} deliv/s p99 ${format(s.p99_ms)} ms ratio ${format(s.delivery_ratio)}`);
+      out.push(`  ${result.target} steps: ${steps.join(' | ')}`);
+    }
+  }
+  return out.join('\n');
+}
+
+export function markdownTable(report: ScenarioReport): string {
+  const table = rows(report);
+  const line = (row: string[]) => `| ${row.join(' | ')} |`;
+  const out = [`### ${report.scenario}: ${report.title}`, '', line(table[0]!), line(table[0]!.map((_, i) => (i === 0 ? '---' : '---:'))), ...table.slice(1).map(line), ''];
+  for (const result of report.results) {
+    if (result.error) out.push(`- ${result.target}: not run: ${result.error}`);
+    for (const note of result.notes) out.push(`- ${result.target}: ${note}`);
+    if (result.steps) {
+      out.push(`- ${result.target} steps (rate: delivered/s, p99, ratio): ${result.steps.map((s) => `${s.rate_msgs_per_s}/s: ${format(s.delivered_per_s)}, ${format(s.p99_ms)} ms, ${format(s.delivery_ratio)}`).join('; ')}`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** One line per scenario: every figure of every target and the ratio sse-chat / peer for each. */
+export function jsonLine(report: ScenarioReport): string {
+  const figures: Record<string, Figures | { error: string }> = {};
+  for (const result of report.results) figures[result.target] = result.error ? { error: result.error } : result.figures;
+  return JSON.stringify({
+    scenario: report.scenario,
+    peer: 'nchan',
+    ratio: ratios(report, 'nchan'),
+    ratio_vs_naive: ratios(report, 'naive'),
+    figures,
+  });
+}

@@ -1,0 +1,185 @@
+// `npm run bench [-- scenario... --targets a,b --quick --workers N]`: runs each scenario against
+// sse-chat and then its peers, the servers pinned to core 0 and this process with its load
+// generator workers pinned to core 1, and prints a table and one JSON line per scenario.
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { LoadGenerator, type SubscriberKind } from './loadgen/loadgen.js';
+import { buildNativeSubscriber } from './loadgen/native.js';
+import type { TargetContext } from './measure.js';
+import { startRedisCluster, type RedisClusterHandle } from './redis.js';
+import { jsonLine, markdownTable, textTable, type ScenarioReport } from './report.js';
+import { FULL_SCALE, QUICK_SCALE, SCENARIOS, type Scale, type Scenario, type TargetResult } from './scenarios.js';
+import { ALL_TARGETS, repoRoot, startServer, unavailableReason, type TargetName } from './targets.js';
+
+interface Options {
+  scenarios: Scenario[];
+  targets: TargetName[];
+  scale: Scale;
+  workers: number;
+  subscriber: 'native' | 'node';
+  pin: boolean;
+}
+
+const USAGE = `usage: npm run bench -- [scenario...] [--targets ${ALL_TARGETS.join(',')}] [--quick] [--subscriber native|node] [--workers N] [--no-pin]
+scenarios: ${SCENARIOS.map((s) => s.name).join(', ')} (fanout = both fan-out rates; default: all)`;
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { scenarios: [], targets: [...ALL_TARGETS], scale: FULL_SCALE, workers: 1, subscriber: 'native', pin: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--quick') options.scale = QUICK_SCALE;
+    else if (arg === '--no-pin') options.pin = false;
+    else if (arg === '--workers') options.workers = Math.max(1, Number(argv[++i]));
+    else if (arg === '--subscriber') {
+      const kind = argv[++i];
+      if (kind !== 'native' && kind !== 'node') throw new Error(`--subscriber takes native or node\n${USAGE}`);
+      options.subscriber = kind;
+    }
+    else if (arg === '--targets') {
+      options.targets = (argv[++i] ?? '').split(',').filter(Boolean) as TargetName[];
+      const unknown = options.targets.filter((t) => !ALL_TARGETS.includes(t));
+      if (unknown.length) throw new Error(`unknown target ${unknown.join(', ')}\n${USAGE}`);
+    } else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else {
+      const matches = SCENARIOS.filter((s) => s.name === arg || (arg === 'fanout' && s.name.startsWith('fanout-')));
+      if (!matches.length) throw new Error(`unknown scenario ${arg}\n${USAGE}`);
+      options.scenarios.push(...matches);
+    }
+  }
+  if (!options.scenarios.length) options.scenarios = [...SCENARIOS];
+  return options;
+}
+
+/** Pins this process (every thread) and so the workers it forks to core 1, away from the servers. */
+function pinSelf(pin: boolean): string | null {
+  if (!pin) return null;
+  if (cpus().length < 2) {
+    console.log('one core only: not pinning');
+    return null;
+  }
+  execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  return '0';
+}
+
+function machine(): Record<string, string> {
+  const run = (command: string, args: string[]) => {
+    try {
+      return execFileSync(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+    } catch (error) {
+      return ((error as { stderr?: Buffer }).stderr?.toString() ?? '').trim() || 'unknown';
+    }
+  };
+  return {
+    date: new Date().toISOString(),
+    cpu: `${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}`,
+    kernel: run('uname', ['-r']),
+    node: process.version,
+    nginx: run('sh', ['-c', 'nginx -v 2>&1']).replace('nginx version: ', ''),
+    nchan: run('dpkg-query', ['-W', '-f=${Version}', 'libnginx-mod-nchan']),
+    commit: run('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD']),
+  };
+}
+
+async function runTarget(
+  scenario: Scenario,
+  target: TargetName,
+  options: Options,
+  subscriberKind: SubscriberKind,
+  serverCpu: string | null,
+  runTag: string,
+  redis: RedisClusterHandle | null,
+): Promise<TargetResult> {
+  const result: TargetResult = { target, figures: {}, notes: [] };
+  const reason = unavailableReason(target);
+  if (reason) return { ...result, error: reason };
+  if (scenario.needsRedis && !redis) return { ...result, error: 'no Redis Cluster (see the cross-node note above)' };
+  const short = { 'sse-chat': 'sse', nchan: 'nch', naive: 'nai' }[target];
+  const streams = Array.from({ length: scenario.streamCount(options.scale) }, (_, i) => `${runTag}-${scenario.name}-${short}-${i}`);
+  let server;
+  try {
+    server = await startServer(target, {
+      nodes: scenario.nodes,
+      redisNodes: redis?.nodes.join(','),
+      cpu: serverCpu,
+      logDir: `${repoRoot}bench/results/logs`,
+      label: `${runTag}-${scenario.name}`,
+    });
+  } catch (error) {
+    return { ...result, error: (error as Error).message.split('\n').slice(0, 4).join(' / ') };
+  }
+  const loadgen = LoadGenerator.start(options.workers, subscriberKind);
+  const ctx: TargetContext = { server, loadgen, streams, cumulative: streams.map(() => 0), notes: result.notes };
+  try {
+    const { figures, steps } = await scenario.run(ctx, options.scale);
+    return { ...result, figures, ...(steps ? { steps } : {}) };
+  } catch (error) {
+    return { ...result, error: (error as Error).stack ?? String(error) };
+  } finally {
+    await loadgen.closeConnections().catch(() => {});
+    await loadgen.close();
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const serverCpu = pinSelf(options.pin);
+  if (options.targets.includes('nchan')) execFileSync('bash', [`${repoRoot}bench/peers/nchan/nchan.sh`, 'install'], { stdio: 'inherit' });
+  let subscriberKind: SubscriberKind = { kind: 'node' };
+  if (options.subscriber === 'native') {
+    const built = buildNativeSubscriber();
+    if ('path' in built) subscriberKind = { kind: 'native', path: built.path };
+    else console.log(`native subscriber not built (${built.error}); using the Node subscriber`);
+  }
+  const info = { ...machine(), subscriber: subscriberKind.kind };
+  const runTag = Date.now().toString(36);
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  console.log(`sse-chat bench ${runTag}: ${command}`);
+  console.log(Object.entries(info).map(([k, v]) => `${k}: ${v}`).join('; '));
+  console.log(
+    `servers on core ${serverCpu ?? 'any'}; load generator (${options.workers} ${subscriberKind.kind} subscriber process(es) + 1 publisher) on core ${serverCpu === null ? 'any' : '1'}\n`,
+  );
+
+  const reports: ScenarioReport[] = [];
+  for (const scenario of options.scenarios) {
+    const targets = scenario.targets.filter((t) => options.targets.includes(t));
+    if (!targets.length) continue;
+    let redis: RedisClusterHandle | null = null;
+    if (scenario.needsRedis) {
+      try {
+        redis = await startRedisCluster();
+      } catch (error) {
+        console.log(`${scenario.name}: no Redis Cluster: ${(error as Error).message}`);
+      }
+    }
+    const report: ScenarioReport = { scenario: scenario.name, title: scenario.title, results: [] };
+    try {
+      for (const target of targets) {
+        process.stdout.write(`${scenario.name} / ${target} ... `);
+        const started = Date.now();
+        const result = await runTarget(scenario, target, options, subscriberKind, serverCpu, runTag, redis);
+        console.log(result.error ? `not run (${result.error.split('\n')[0]})` : `done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        report.results.push(result);
+      }
+    } finally {
+      await redis?.stop();
+    }
+    reports.push(report);
+    console.log(`\n${textTable(report)}\n${jsonLine(report)}\n`);
+  }
+
+  const outDir = `${repoRoot}bench/results`;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(`${outDir}/${runTag}.json`, JSON.stringify({ runTag, command, machine: info, scale: options.scale, reports }, null, 2));
+  const markdown = [`Run ${runTag}, \`${command}\``, '', ...Object.entries(info).map(([k, v]) => `- ${k}: ${v}`), '', ...reports.map(markdownTable)].join('\n');
+  writeFileSync(`${outDir}/latest.md`, markdown);
+  console.log(`results: bench/results/${runTag}.json, bench/results/latest.md`);
+}
+
+main().catch((error: unknown) => {
+  console.error((error as Error).message ?? error);
+  process.exit(1);
+});

@@ -1,0 +1,213 @@
+// The scenarios of issue 5, each a function from one started target to its figures. The runner
+// starts each target in turn (sse-chat first, then the peers) and hands it here.
+import { connectViewers, measureWindow, viewerSpecs, type Figures, type TargetContext } from './measure.js';
+import type { PublishPlan } from './loadgen/protocol.js';
+import type { TargetName } from './targets.js';
+
+/** Sizes and durations; `--quick` shrinks them for development runs. */
+export interface Scale {
+  durationS: number;
+  fanoutViewers: number;
+  saturationStepS: number;
+  rooms: number;
+  roomViewers: number;
+  roomsRate: number;
+  publishStreams: number;
+  publishS: number;
+  idleConnections: number;
+  idleStreams: number;
+  crossNodeStreams: number;
+  crossNodeViewersPerNode: number;
+  crossNodeRate: number;
+}
+
+export const FULL_SCALE: Scale = {
+  durationS: 10,
+  fanoutViewers: 5000,
+  saturationStepS: 5,
+  rooms: 1000,
+  roomViewers: 5,
+  roomsRate: 1000,
+  publishStreams: 100,
+  publishS: 5,
+  idleConnections: 15000,
+  idleStreams: 1500,
+  crossNodeStreams: 100,
+  crossNodeViewersPerNode: 3,
+  crossNodeRate: 1000,
+};
+
+export const QUICK_SCALE: Scale = {
+  ...FULL_SCALE,
+  durationS: 3,
+  fanoutViewers: 1000,
+  saturationStepS: 2,
+  rooms: 200,
+  roomsRate: 200,
+  publishS: 2,
+  idleConnections: 3000,
+  idleStreams: 300,
+};
+
+export interface TargetResult {
+  target: TargetName;
+  figures: Figures;
+  notes: string[];
+  error?: string;
+  /** Saturation: every rate tried, in order. */
+  steps?: Figures[];
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  /** How many nodes each target runs. */
+  nodes: number;
+  needsRedis: boolean;
+  targets: TargetName[];
+  streamCount(scale: Scale): number;
+  run(ctx: TargetContext, scale: Scale): Promise<Pick<TargetResult, 'figures' | 'steps'>>;
+}
+
+function pacedPlan(ctx: TargetContext, rate: number, durationS: number, connectionsPerTarget: number): PublishPlan {
+  return {
+    targets: ctx.server.ports.map((port, node) => ({ port, node })),
+    paths: ctx.streams.map((stream) => ctx.server.pubPath(stream)),
+    mode: 'paced',
+    rate,
+    durationMs: durationS * 1000,
+    connectionsPerTarget,
+    maxInFlight: 64,
+    drainMs: 30000,
+  };
+}
+
+function fanout(rate: number): Scenario {
+  return {
+    name: `fanout-${rate}`,
+    title: `fan-out: 1 stream x viewers, ${rate} msg/s`,
+    nodes: 1,
+    needsRedis: false,
+    targets: ['sse-chat', 'nchan', 'naive'],
+    streamCount: () => 1,
+    async run(ctx, scale) {
+      const setup = await connectViewers(ctx, viewerSpecs(ctx, scale.fanoutViewers));
+      const window = await measureWindow(ctx, pacedPlan(ctx, rate, scale.durationS, 4), { drainTimeoutMs: 30000, stallMs: 5000 });
+      return { figures: { ...setup, rate_msgs_per_s: rate, ...window } };
+    },
+  };
+}
+
+/** Raises the rate on one stream step by step until p99 passes 1 s or a message goes missing. */
+const saturation: Scenario = {
+  name: 'saturation',
+  title: 'saturation: 1 stream x viewers, rate raised until p99 > 1 s',
+  nodes: 1,
+  needsRedis: false,
+  targets: ['sse-chat', 'nchan', 'naive'],
+  streamCount: () => 1,
+  async run(ctx, scale) {
+    const setup = await connectViewers(ctx, viewerSpecs(ctx, scale.fanoutViewers));
+    const steps: Figures[] = [];
+    const passes = (f: Figures) => f.delivery_ratio === 1 && (f.p99_ms ?? Infinity) <= 1000;
+    const tryRate = async (rate: number): Promise<Figures> => {
+      const figures = await measureWindow(ctx, pacedPlan(ctx, rate, scale.saturationStepS, 8), { drainTimeoutMs: 20000, stallMs: 4000 });
+      const step: Figures = { rate_msgs_per_s: rate, ...figures };
+      steps.push(step);
+      return step;
+    };
+    let lastPass: number | null = null;
+    let firstFail: number | null = null;
+    for (let rate = 10; rate <= 2000; rate = Math.round(rate * 1.5)) {
+      const step = await tryRate(rate);
+      if (!passes(step)) {
+        firstFail = rate;
+        break;
+      }
+      lastPass = rate;
+      if ((step.loadgen_cpu_pct ?? 0) > 85) {
+        ctx.notes.push(`stopped at ${rate} msg/s: the load generator's core is the limit, not the server`);
+        break;
+      }
+    }
+    // One step between the last pass and the first failure, if the failing step still drained.
+    const failed = steps.at(-1);
+    if (lastPass !== null && firstFail !== null && failed && failed.delivery_ratio === 1) {
+      const mid = Math.round(Math.sqrt(lastPass * firstFail));
+      if (mid > lastPass && mid < firstFail) await tryRate(mid);
+    }
+    const best = steps.filter(passes).sort((a, b) => (b.delivered_per_s ?? 0) - (a.delivered_per_s ?? 0))[0];
+    if (!best) ctx.notes.push('no rate passed (p99 <= 1 s with every message delivered)');
+    return {
+      figures: { ...setup, ...(best ?? steps[0] ?? {}), sustained_delivered_per_s: best?.delivered_per_s ?? 0 },
+      steps,
+    };
+  },
+};
+
+const rooms: Scenario = {
+  name: 'rooms',
+  title: 'rooms: many streams x few viewers, messages spread over them',
+  nodes: 1,
+  needsRedis: false,
+  targets: ['sse-chat', 'nchan', 'naive'],
+  streamCount: (scale) => scale.rooms,
+  async run(ctx, scale) {
+    const setup = await connectViewers(ctx, viewerSpecs(ctx, scale.roomViewers));
+    const window = await measureWindow(ctx, pacedPlan(ctx, scale.roomsRate, scale.durationS, 16), { drainTimeoutMs: 30000, stallMs: 5000 });
+    return { figures: { ...setup, rate_msgs_per_s: scale.roomsRate, ...window } };
+  },
+};
+
+const publish: Scenario = {
+  name: 'publish',
+  title: 'publish: streams x 1 viewer, POST as fast as the server answers',
+  nodes: 1,
+  needsRedis: false,
+  targets: ['sse-chat', 'nchan', 'naive'],
+  streamCount: (scale) => scale.publishStreams,
+  async run(ctx, scale) {
+    const setup = await connectViewers(ctx, viewerSpecs(ctx, 1));
+    const plan: PublishPlan = {
+      targets: ctx.server.ports.map((port, node) => ({ port, node })),
+      paths: ctx.streams.map((stream) => ctx.server.pubPath(stream)),
+      mode: 'closed',
+      rate: 0,
+      durationMs: scale.publishS * 1000,
+      connectionsPerTarget: scale.publishStreams,
+      maxInFlight: 1,
+      drainMs: 10000,
+    };
+    const window = await measureWindow(ctx, plan, { drainTimeoutMs: 30000, stallMs: 5000 });
+    return { figures: { ...setup, ...window } };
+  },
+};
+
+const idle: Scenario = {
+  name: 'idle',
+  title: 'idle: many idle SSE connections, memory per connection and setup time',
+  nodes: 1,
+  needsRedis: false,
+  targets: ['sse-chat', 'nchan', 'naive'],
+  streamCount: (scale) => scale.idleStreams,
+  async run(ctx, scale) {
+    const setup = await connectViewers(ctx, viewerSpecs(ctx, Math.ceil(scale.idleConnections / scale.idleStreams)), 2000);
+    return { figures: setup };
+  },
+};
+
+const crossNode: Scenario = {
+  name: 'cross-node',
+  title: 'cross-node: 3 nodes over Redis, viewers on every node, posts to every node',
+  nodes: 3,
+  needsRedis: true,
+  targets: ['sse-chat', 'nchan'],
+  streamCount: (scale) => scale.crossNodeStreams,
+  async run(ctx, scale) {
+    const setup = await connectViewers(ctx, viewerSpecs(ctx, scale.crossNodeViewersPerNode * ctx.server.ports.length));
+    const window = await measureWindow(ctx, pacedPlan(ctx, scale.crossNodeRate, scale.durationS, 4), { drainTimeoutMs: 30000, stallMs: 5000 });
+    return { figures: { ...setup, rate_msgs_per_s: scale.crossNodeRate, ...window } };
+  },
+};
+
+export const SCENARIOS: Scenario[] = [fanout(10), fanout(20), saturation, rooms, publish, idle, crossNode];

@@ -1,0 +1,164 @@
+// The servers a scenario measures: sse-chat itself, nchan (the peer) and the naive tutorial server
+// (the floor). Each starts pinned to the server core, on a fresh port, logging to a file, and is
+// stopped by the PIDs it was started with.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { processTree } from './procstat.js';
+
+export type TargetName = 'sse-chat' | 'nchan' | 'naive';
+export const ALL_TARGETS: TargetName[] = ['sse-chat', 'nchan', 'naive'];
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const sseChatMain = `${repoRoot}dist/server/main.js`;
+const naiveMain = `${repoRoot}dist/bench/peers/naive.js`;
+const nchanScript = `${repoRoot}bench/peers/nchan/nchan.sh`;
+
+export interface StartOptions {
+  /** How many nodes (cross-node runs start several, all on the server core). */
+  nodes: number;
+  /** host:port list of a Redis Cluster: sse-chat's REDIS_CLUSTER_NODES, nchan's Redis storage. */
+  redisNodes?: string;
+  /** The core the server processes are pinned to (taskset -c). */
+  cpu: string | null;
+  logDir: string;
+  label: string;
+}
+
+export interface RunningServer {
+  name: TargetName;
+  ports: number[];
+  /** Every process of every node, children included (nginx master and worker). */
+  pids(): number[];
+  subPath(stream: string): string;
+  pubPath(stream: string): string;
+  stop(): Promise<void>;
+}
+
+/** Why a target cannot run here, or null when it can. */
+export function unavailableReason(name: TargetName): string | null {
+  if (name === 'sse-chat' && !existsSync(sseChatMain)) return 'dist/server/main.js is not built yet';
+  if (name === 'naive' && !existsSync(naiveMain)) return 'dist/bench/peers/naive.js is not built';
+  return null;
+}
+
+let nextPortCandidate = 20000 + Math.floor(Math.random() * 8000);
+
+/** A port below the ephemeral range (servers listen below 32768) that nothing listens on now. */
+async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = nextPortCandidate;
+    nextPortCandidate = nextPortCandidate >= 32000 ? 20000 : nextPortCandidate + 1;
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port below 32768');
+}
+
+function pinned(cpu: string | null, command: string, args: string[]): [string, string[]] {
+  return cpu === null ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
+}
+
+function healthy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 1000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('error', () => resolve(false));
+    request.on('timeout', () => {
+      request.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-15).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+async function waitHealthy(child: ChildProcess, port: number, logPath: string, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`exited (${child.exitCode ?? child.signalCode}) before answering /healthz:\n${tail(logPath)}`);
+    }
+    if (await healthy(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no answer on /healthz within ${timeoutMs} ms:\n${tail(logPath)}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function nodeCommand(name: TargetName, port: number, nodeIndex: number, options: StartOptions): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  if (name === 'nchan') {
+    return { command: 'bash', args: [nchanScript, 'run', String(port), ...(options.redisNodes ? [options.redisNodes] : [])], env: process.env };
+  }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    NODE_ID: `bench-${nodeIndex}`,
+    REGION: 'bench',
+    RATE_LIMIT_POSTS: '0',
+    HEARTBEAT_MS: '15000',
+    LOG_LEVEL: 'warn',
+  };
+  if (options.redisNodes) env.REDIS_CLUSTER_NODES = options.redisNodes;
+  else delete env.REDIS_CLUSTER_NODES;
+  delete env.REDIS_URL;
+  return { command: process.execPath, args: [name === 'sse-chat' ? sseChatMain : naiveMain], env };
+}
+
+export async function startServer(name: TargetName, options: StartOptions): Promise<RunningServer> {
+  mkdirSync(options.logDir, { recursive: true });
+  const children: ChildProcess[] = [];
+  const ports: number[] = [];
+  const server: RunningServer = {
+    name,
+    ports,
+    pids: () => children.flatMap((child) => (child.pid ? processTree(child.pid) : [])),
+    subPath: (stream) => (name === 'nchan' ? `/sub/${stream}` : `/streams/${stream}/events`),
+    pubPath: (stream) => (name === 'nchan' ? `/pub/${stream}` : `/streams/${stream}/messages`),
+    stop: async () => {
+      await Promise.all(children.map(stopChild));
+    },
+  };
+  try {
+    for (let nodeIndex = 0; nodeIndex < options.nodes; nodeIndex++) {
+      const port = await freePort();
+      const logPath = `${options.logDir}/${options.label}-${name}-${nodeIndex}.log`;
+      const logFd = openSync(logPath, 'w');
+      const { command, args, env } = nodeCommand(name, port, nodeIndex, options);
+      const [file, argv] = pinned(options.cpu, command, args);
+      const child = spawn(file, argv, { env, stdio: ['ignore', logFd, logFd], cwd: repoRoot });
+      closeSync(logFd);
+      children.push(child);
+      ports.push(port);
+      await waitHealthy(child, port, logPath);
+    }
+  } catch (error) {
+    await server.stop();
+    throw new Error(`${name} did not start: ${(error as Error).message}`);
+  }
+  return server;
+}
