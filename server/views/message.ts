@@ -5,7 +5,8 @@ import { html, type SafeHtml } from './html.js';
 
 export function renderMessage(message: Message): SafeHtml {
   const when = new Date(message.ts);
-  // The page's script turns this UTC time into the viewer's local time.
+  // Encoded once for every viewer, so it cannot know the viewer's time zone: the page's script
+  // turns this UTC time into local time and drops the "UTC" label (which stays with JS off).
   const utc = when.toISOString().slice(11, 16);
-  return html`<li class="msg" id="m-${message.id}" data-id="${message.id}" data-author="${message.author}"><span class="msg-author">${message.author}</span> <time datetime="${when.toISOString()}">${utc}</time><p class="msg-text">${message.text}</p></li>`;
+  return html`<li class="msg" id="m-${message.id}" data-id="${message.id}" data-author="${message.author}"><div class="msg-meta"><span class="msg-author">${message.author}</span> <time datetime="${when.toISOString()}">${utc}</time><span class="msg-tz"> UTC</span></div><p class="msg-text">${message.text}</p></li>`;
 }

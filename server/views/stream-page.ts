@@ -16,15 +16,20 @@ export interface PostFormView {
 
 export function renderPostForm(view: PostFormView): SafeHtml {
   const action = `/streams/${encodeURIComponent(view.stream)}/messages`;
-  return html`<form id="post-form" class="post" method="post" action="${action}" hx-post="${action}" hx-swap="outerHTML">
-<div class="fields">
+  const describedBy = view.error ? 'post-error post-hint' : 'post-hint';
+  // hx-sync drop: a second Enter while a post is in flight must not send the text twice.
+  return html`<form id="post-form" class="post" method="post" action="${action}" hx-post="${action}" hx-swap="outerHTML" hx-sync="this:drop">
+<div class="field field-author">
 <label for="author">Name</label>
-<input id="author" name="author" required maxlength="${view.maxAuthorChars}" autocomplete="nickname" value="${view.author ?? ''}">
-<label for="text">Message</label>
-<textarea id="text" name="text" required maxlength="${view.maxTextChars}" rows="2" placeholder="Write a message. Enter sends, Shift+Enter adds a line."${view.error ? html` aria-invalid="true" aria-describedby="post-error"` : ''}>${view.text ?? ''}</textarea>
+<input id="author" name="author" required maxlength="${view.maxAuthorChars}" autocomplete="nickname" autocapitalize="off" spellcheck="false" value="${view.author ?? ''}">
 </div>
-<button type="submit">Send</button>
+<div class="field field-text">
+<label for="text">Message</label>
+<textarea id="text" name="text" required maxlength="${view.maxTextChars}" rows="1" enterkeyhint="send" placeholder="Write a message" aria-describedby="${describedBy}"${view.error ? html` aria-invalid="true"` : ''}>${view.text ?? ''}</textarea>
+</div>
+<button type="submit" class="send">Send</button>
 ${view.error ? html`<p id="post-error" class="error" role="alert">${view.error}</p>` : ''}
+<p id="post-hint" class="hint">Enter sends, Shift+Enter adds a line.</p>
 </form>`;
 }
 
@@ -50,12 +55,16 @@ export function renderStreamPage(view: StreamPageView): string {
 <h1>${view.stream}</h1>
 <span id="status" class="status" data-state="connecting" role="status" aria-live="polite">connecting</span>
 </header>
-<main class="log" id="log" tabindex="-1">
+<main class="log" id="log" tabindex="0" aria-label="Messages in ${view.stream}">
+<noscript><p class="notice">Live updates need JavaScript: reload the page to see new messages.</p></noscript>
 ${view.gap ? html`<p class="notice">Some older messages are no longer kept; showing what is retained.</p>` : ''}
-<ol id="messages" class="messages" aria-label="Messages" hx-sse:connect="${events}" hx-swap="beforeend">${view.messages.map(renderMessage)}</ol>
+<ol id="messages" class="messages" aria-label="Messages" aria-live="polite" aria-relevant="additions" hx-sse:connect="${events}" hx-swap="beforeend">${view.messages.map(renderMessage)}</ol>
+${view.messages.length ? '' : html`<p class="empty">No messages yet. Say hello.</p>`}
 </main>
+<div class="composer">
 <button id="new-messages" class="new-messages" type="button" hidden>New messages ↓</button>
 ${renderPostForm(view.form)}
+</div>
 <footer class="node">node ${view.node} · region ${view.region}</footer>
 </div>`,
     { sse: true },
