@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import type { Broker } from '../../server/broker/broker.js';
 import { loadConfig } from '../../server/config.js';
 import { startNode, type RunningNode } from '../../server/node.js';
 
@@ -14,9 +15,10 @@ export const TEST_ENV: Record<string, string> = {
   UNSUBSCRIBE_LINGER_MS: '0',
 };
 
-export function startTestNode(env: Record<string, string> = {}): Promise<RunningNode> {
+/** `options.broker` lets a test keep one broker (and its history) across a node's restart. */
+export function startTestNode(env: Record<string, string> = {}, options: { broker?: Broker } = {}): Promise<RunningNode> {
   const config = loadConfig({ ...TEST_ENV, ...env });
-  return startNode(config, pino({ level: 'silent' }));
+  return startNode(config, pino({ level: 'silent' }), options);
 }
 
 export interface NodeProcess {
