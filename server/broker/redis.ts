@@ -180,7 +180,7 @@ export class RedisBroker implements Broker {
       } catch (error) {
         // Connecting takes a few probes anyway; only a wait of seconds is worth a warning.
         const waitedMs = Date.now() - startedAt;
-        if (waitedMs > 2000 && waitedMs - warned > 10_000) {
+        if (waitedMs > 2000 && (warned === 0 || waitedMs - warned > 10_000)) {
           warned = waitedMs;
           this.log.warn({ waitedMs, err: describe(error) }, 'redis unreachable, still trying');
         }
@@ -437,9 +437,9 @@ export class RedisBroker implements Broker {
         this.catchUp(state, 'resubscribed');
         if (!state.resyncAgain) break;
       } catch (error) {
-        if (attempt === 1 || attempt % 10 === 0) {
-          this.log.warn({ stream: state.stream, attempt, err: describe(error) }, 'resubscribe failed, retrying');
-        }
+        // The first attempts fail during any failover; only a lasting failure is worth a warning.
+        const level = attempt === 3 || attempt % 10 === 0 ? 'warn' : 'debug';
+        this.log[level]({ stream: state.stream, attempt, err: describe(error) }, 'resubscribe failed, retrying');
         await delay(backoffMs(attempt));
       }
     }

@@ -207,6 +207,8 @@ function configText({ port, dir, cluster }: ConfigOptions): string {
       `cluster-node-timeout ${NODE_TIMEOUT_MS}`,
       // Promote the replica whatever its replication lag: the tests kill masters on purpose.
       'cluster-replica-validity-factor 0',
+      // Replicas sync at once instead of waiting 5 s for more replicas to join the transfer.
+      'repl-diskless-sync-delay 0',
     );
   }
   return `${lines.join('\n')}\n`;
@@ -425,6 +427,8 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     if (!master || !replica || !server) throw new Error(`no master with a live replica serves slot ${slot}`);
     // Kill only once the replica has every acknowledged write, so the test measures the broker,
     // not Redis's asynchronous replication (which may lose the last writes of a dying master).
+    // Writes are paused first: under steady traffic the offsets would never be seen equal.
+    await command(master.port, ['CLIENT', 'PAUSE', String(FAILOVER_TIMEOUT_MS), 'WRITE']);
     await waitUntil(
       async () => {
         const masterOffset = infoField(await tryCommand(master.port, ['INFO', 'replication']), 'master_repl_offset');
@@ -510,7 +514,7 @@ function createCluster(ports: number[]): Promise<void> {
   });
 }
 
-/** Every running node reports cluster_state:ok and knows about every other running node. */
+/** Every running node reports cluster_state:ok, knows every other node, and replicas are in sync. */
 async function waitForClusterOk(servers: ServerProcess[]): Promise<void> {
   await waitUntil(
     async () => {
@@ -524,6 +528,11 @@ async function waitForClusterOk(servers: ServerProcess[]): Promise<void> {
         const lines = parseClusterNodes(text);
         const liveFailed = lines.some((line) => line.failed && live.some((other) => other.port === line.port));
         if (liveFailed) return false;
+        // A replica still in its first sync would be promoted empty by a failover test.
+        const replication = await tryCommand(server.port, ['INFO', 'replication']);
+        if (infoField(replication, 'role') === 'slave') {
+          if (infoField(replication, 'master_link_status') !== 'up' || infoField(replication, 'master_sync_in_progress') !== '0') return false;
+        }
       }
       return true;
     },

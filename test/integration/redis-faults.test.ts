@@ -1,0 +1,317 @@
+// RedisBroker under Redis faults, against real servers: lost pub/sub messages and subscriber
+// connections, a master failover, a cluster that is down (or paused) and comes back. What a node
+// promises: every acknowledged message reaches every subscriber, in order, once; a publish while
+// Redis is down fails fast with BrokerUnavailableError; readiness follows Redis.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { BrokerUnavailableError, type Broker, type Message } from '../../server/broker/broker.js';
+import { compareIdText } from '../../server/broker/ids.js';
+import { RedisBroker, streamKeys, type BrokerLogger, type RedisBrokerOptions } from '../../server/broker/redis.js';
+import { Recorder } from '../helpers/broker-recorder.js';
+import {
+  command,
+  startRedisCluster,
+  startRedisSingle,
+  waitUntil,
+  type RedisClusterHandle,
+  type RedisSingleHandle,
+} from '../helpers/redis-cluster.js';
+
+type RedisTarget = RedisBrokerOptions['redis'];
+
+/** Keeps warnings so a test can assert what the broker reported. */
+class CapturingLogger implements BrokerLogger {
+  readonly warnings: string[] = [];
+  debug(): void {}
+  info(): void {}
+  warn(_details: Record<string, unknown>, message: string): void {
+    this.warnings.push(message);
+  }
+  error(_details: Record<string, unknown>, message: string): void {
+    this.warnings.push(message);
+  }
+}
+
+function assertStrictlyIncreasing(ids: string[], what: string): void {
+  for (let i = 1; i < ids.length; i++) {
+    assert.ok(compareIdText(ids[i - 1]!, ids[i]!) < 0, `${what}: ${ids[i]} at ${i} does not follow ${ids[i - 1]}`);
+  }
+}
+
+/** Rejects unless `promise` rejects with BrokerUnavailableError within `withinMs`. */
+async function assertUnavailableFast(promise: Promise<unknown>, withinMs: number, what: string): Promise<void> {
+  const started = Date.now();
+  await assert.rejects(promise, BrokerUnavailableError, `${what} rejects with BrokerUnavailableError`);
+  const tookMs = Date.now() - started;
+  assert.ok(tookMs < withinMs, `${what} failed fast: ${tookMs} ms >= ${withinMs} ms`);
+}
+
+const streamName = () => `fault-${randomUUID().slice(0, 8)}`;
+
+/** A body the publish script would have stored, for writing entries behind the broker's back. */
+const entryBody = (text: string) => JSON.stringify({ author: 'intruder', text, node: 'elsewhere', region: 'nowhere' });
+
+function useBrokers() {
+  const opened = new Set<Broker>();
+  afterEach(async () => {
+    await Promise.all([...opened].map((broker) => broker.close()));
+    opened.clear();
+  });
+  return (redis: RedisTarget, options: Partial<RedisBrokerOptions> = {}) => {
+    const broker = new RedisBroker({ redis, historySize: 1000, historyMaxAgeMs: 0, nodeId: `node-${opened.size}`, region: 'test', ...options });
+    opened.add(broker);
+    return broker;
+  };
+}
+
+describe('RedisBroker faults on one Redis', function () {
+  this.timeout(30_000);
+  let redis: RedisSingleHandle;
+  let target: RedisTarget;
+  const broker = useBrokers();
+
+  before(async () => {
+    redis = await startRedisSingle();
+    target = { kind: 'single', url: redis.url };
+  });
+  after(async () => {
+    redis.resume();
+    await redis.stop();
+  });
+
+  it('repairs from the log a message pub/sub never delivered (previous id mismatch)', async () => {
+    // reconcileMs 0: only the previous id carried by the next message can reveal the loss.
+    const [publisher, subscriber] = [broker(target), broker(target, { reconcileMs: 0 })];
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    const first = await publisher.publish(stream, { author: 'a', text: 'first' });
+    // Stored without being announced, as when a pub/sub message is lost on the way.
+    const hidden = String(await command(redis.port, ['XADD', streamKeys(stream).log, '*', 'm', entryBody('hidden')]));
+    const next = await publisher.publish(stream, { author: 'a', text: 'next' });
+    await recorder.waitForId(next.id);
+    assert.deepEqual(recorder.ids, [first.id, hidden, next.id]);
+    assert.equal(recorder.messages[1]!.text, 'hidden');
+    assert.deepEqual(recorder.gaps, []);
+  });
+
+  it('drops a malformed pub/sub payload with a warning and keeps delivering', async () => {
+    const logger = new CapturingLogger();
+    const [publisher, subscriber] = [broker(target), broker(target, { logger })];
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    for (const garbage of ['', 'not a payload', 'v1\n1-0\n\n{not json', 'v1\nx\n\n{}', 'v2\n1-0\n\n{}']) {
+      await command(redis.port, ['SPUBLISH', streamKeys(stream).channel, garbage]);
+    }
+    const message = await publisher.publish(stream, { author: 'a', text: 'fine' });
+    await recorder.waitForId(message.id);
+    assert.deepEqual(recorder.ids, [message.id]);
+    assert.equal(logger.warnings.filter((warning) => warning.includes('malformed')).length, 5);
+  });
+
+  it('fills what a subscriber missed while its connection was cut, in order, once', async () => {
+    const [publisher, subscriber] = [broker(target), broker(target, { reconcileMs: 0 })];
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    const before = await publisher.publish(stream, { author: 'a', text: 'before' });
+    await recorder.waitForId(before.id);
+    await command(redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    // Published at once, while the subscriber is still reconnecting.
+    const missed = await Promise.all(Array.from({ length: 20 }, (_, i) => publisher.publish(stream, { author: 'a', text: `missed ${i}` })));
+    const last = missed.map((m) => m.id).sort(compareIdText).at(-1)!;
+    await recorder.waitForId(last);
+    assert.deepEqual(recorder.ids, [before.id, ...missed.map((m) => m.id).sort(compareIdText)]);
+    assert.deepEqual(recorder.gaps, []);
+  });
+
+  it('tells a subscriber about messages trimmed while it was cut off, then carries on', async () => {
+    const [publisher, subscriber] = [broker(target, { historySize: 5 }), broker(target, { historySize: 5, reconcileMs: 0 })];
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    const before = await publisher.publish(stream, { author: 'a', text: 'before' });
+    await recorder.waitForId(before.id);
+    await command(redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    const missed: Message[] = [];
+    for (let i = 0; i < 12; i++) missed.push(await publisher.publish(stream, { author: 'a', text: `missed ${i}` }));
+    await recorder.waitForId(missed.at(-1)!.id);
+    assert.deepEqual(recorder.gaps, [{ afterId: before.id, lost: 'unknown' }]);
+    assert.deepEqual(recorder.ids, [before.id, ...missed.slice(-5).map((m) => m.id)]);
+  });
+
+  it('paused Redis: publish fails fast, not ready; after resume it recovers and delivers', async () => {
+    const [publisher, subscriber] = [broker(target), broker(target)];
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    redis.pause();
+    try {
+      await assertUnavailableFast(publisher.publish(stream, { author: 'a', text: 'while paused' }), 2500, 'publish');
+      await assertUnavailableFast(publisher.history(stream, null, 10), 2500, 'history');
+      await waitUntil(async () => !publisher.isReady() && !subscriber.isReady(), 5000, 'both brokers to report not ready');
+    } finally {
+      redis.resume();
+    }
+    await waitUntil(async () => publisher.isReady() && subscriber.isReady(), 10_000, 'both brokers to be ready again');
+    const after = await publisher.publish(stream, { author: 'a', text: 'after' });
+    await recorder.waitForId(after.id, 10_000);
+    assertStrictlyIncreasing(recorder.ids, 'subscriber');
+    assert.equal(new Set(recorder.ids).size, recorder.ids.length, 'no duplicate');
+  });
+
+  it('killed Redis: publish fails at once, not ready; restarted, subscriptions come back', async () => {
+    const [publisher, subscriber] = [broker(target), broker(target)];
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    await redis.kill();
+    try {
+      await assertUnavailableFast(publisher.publish(stream, { author: 'a', text: 'while down' }), 1500, 'publish');
+      await waitUntil(async () => !publisher.isReady() && !subscriber.isReady(), 5000, 'both brokers to report not ready');
+      await assertUnavailableFast(subscriber.subscribe(streamName(), new Recorder()), 2500, 'subscribe');
+    } finally {
+      await redis.restart();
+    }
+    await waitUntil(async () => publisher.isReady() && subscriber.isReady(), 10_000, 'both brokers to be ready again');
+    // The restarted server lost its data (no persistence) and every subscription.
+    const after = await publisher.publish(stream, { author: 'a', text: 'after' });
+    await recorder.waitForId(after.id, 10_000);
+  });
+
+  it('a broker started while Redis is down connects once Redis is up', async () => {
+    await redis.kill();
+    const late = broker(target);
+    let started = false;
+    const starting = late.start().then(() => {
+      started = true;
+    });
+    try {
+      await assertUnavailableFast(late.publish(streamName(), { author: 'a', text: 'too early' }), 1500, 'publish before start');
+      assert.equal(late.isReady(), false);
+      assert.equal(started, false);
+    } finally {
+      await redis.restart();
+    }
+    await starting;
+    assert.equal(late.isReady(), true);
+    await late.publish(streamName(), { author: 'a', text: 'now' });
+  });
+});
+
+describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
+  this.timeout(60_000);
+  let cluster: RedisClusterHandle;
+  let target: RedisTarget;
+  const broker = useBrokers();
+
+  before(async () => {
+    cluster = await startRedisCluster();
+    target = { kind: 'cluster', nodes: cluster.nodes };
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('fills what a subscriber missed while its shard subscriber connection was cut', async () => {
+    const [publisher, subscriber] = [broker(target), broker(target, { reconcileMs: 0 })];
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    const before = await publisher.publish(stream, { author: 'a', text: 'before' });
+    await recorder.waitForId(before.id);
+    const master = await cluster.masterFor(streamKeys(stream).log);
+    await command(master.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    const missed = await Promise.all(Array.from({ length: 20 }, (_, i) => publisher.publish(stream, { author: 'a', text: `missed ${i}` })));
+    const expected = [before.id, ...missed.map((m) => m.id).sort(compareIdText)];
+    await recorder.waitForId(expected.at(-1)!, 10_000);
+    assert.deepEqual(recorder.ids, expected);
+  });
+
+  it('master failover: a subscriber on another node gets every acknowledged message, in order, once', async () => {
+    // reconcileMs 0: recovery must come from ioredis's events and the previous-id check alone.
+    const [publisher, subscriber] = [broker(target), broker(target, { reconcileMs: 0 })];
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+
+    const acknowledged: string[] = [];
+    const failures: { error: unknown; tookMs: number }[] = [];
+    let publishing = true;
+    const publishLoop = (async () => {
+      for (let i = 0; publishing; i++) {
+        const started = Date.now();
+        try {
+          acknowledged.push((await publisher.publish(stream, { author: 'a', text: `f${i}` })).id);
+        } catch (error) {
+          failures.push({ error, tookMs: Date.now() - started });
+          // Pace retries as a client would, instead of spinning on a shard that is failing over.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    })();
+    try {
+      await waitUntil(async () => acknowledged.length >= 20, 10_000, 'publishes before the failover');
+      const { killed, promoted } = await cluster.killMasterFor(streamKeys(stream).log);
+      assert.notEqual(killed.port, promoted.port);
+      const afterFailover = acknowledged.length;
+      await waitUntil(async () => acknowledged.length >= afterFailover + 20, 20_000, 'publishes after the failover');
+    } finally {
+      publishing = false;
+      await publishLoop;
+    }
+    const last = acknowledged.at(-1)!;
+    await recorder.waitForId(last, 15_000);
+    assertStrictlyIncreasing(recorder.ids, 'subscriber');
+    assert.equal(new Set(recorder.ids).size, recorder.ids.length, 'no duplicate');
+    const seen = new Set(recorder.ids);
+    assert.deepEqual(acknowledged.filter((id) => !seen.has(id)), [], 'every acknowledged message was delivered');
+    for (const { error, tookMs } of failures) {
+      assert.ok(error instanceof BrokerUnavailableError, `a failed publish is BrokerUnavailableError: ${String(error)}`);
+      assert.ok(tookMs < 2500, `a failed publish failed fast (${tookMs} ms)`);
+    }
+    await waitUntil(async () => publisher.isReady() && subscriber.isReady(), 5000, 'both brokers ready after the failover');
+  });
+
+  it('cluster down: publish fails fast and brokers are not ready; back up, they recover and deliver', async () => {
+    const [publisher, subscriber] = [broker(target), broker(target)];
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    const before = await publisher.publish(stream, { author: 'a', text: 'before' });
+    await recorder.waitForId(before.id);
+
+    await cluster.killAll();
+    const late = broker(target);
+    let lateStarted = false;
+    const lateStarting = late.start().then(() => {
+      lateStarted = true;
+    });
+    try {
+      await assertUnavailableFast(publisher.publish(stream, { author: 'a', text: 'while down' }), 2500, 'publish');
+      await waitUntil(async () => !publisher.isReady() && !subscriber.isReady(), 5000, 'both brokers to report not ready');
+      await assertUnavailableFast(publisher.publish(stream, { author: 'a', text: 'still down' }), 2500, 'publish while not ready');
+      await assertUnavailableFast(publisher.history(stream, null, 10), 2500, 'history');
+      assert.equal(lateStarted, false, 'a broker started while the cluster is down waits');
+    } finally {
+      await cluster.restartAll();
+    }
+    await waitUntil(async () => publisher.isReady() && subscriber.isReady(), 20_000, 'both brokers to be ready again');
+    await lateStarting;
+    const after = await publisher.publish(stream, { author: 'a', text: 'after' });
+    await recorder.waitForId(after.id, 10_000);
+    const fromLate = await late.publish(stream, { author: 'late', text: 'late node' });
+    await recorder.waitForId(fromLate.id, 10_000);
+    assertStrictlyIncreasing(recorder.ids, 'subscriber');
+  });
+});
