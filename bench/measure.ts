@@ -4,7 +4,7 @@
 // names carry their units, so the report can divide any of them sse-chat / peer.
 import type { LoadGenerator } from './loadgen/loadgen.js';
 import { nowUs, type ConnectSpec, type PublishPlan } from './loadgen/protocol.js';
-import { cpuSeconds, rssBytes } from './procstat.js';
+import { cpuSeconds, machineBusySeconds, rssBytes } from './procstat.js';
 import type { RunningServer } from './targets.js';
 
 export type Figures = Record<string, number>;
@@ -16,6 +16,8 @@ export interface TargetContext {
   streams: string[];
   /** Successful posts so far per stream index (what each viewer must have seen). */
   cumulative: number[];
+  /** Processes shared by the nodes (the Redis Cluster), measured apart from the servers. */
+  sharedPids: () => number[];
   notes: string[];
 }
 
@@ -72,6 +74,9 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
   await ctx.loadgen.reset();
   const serverCpuBefore = cpuSeconds(serverPids);
   const loadgenCpuBefore = cpuSeconds(loadgenPids);
+  const sharedPids = ctx.sharedPids();
+  const sharedCpuBefore = cpuSeconds(sharedPids);
+  const machineBefore = machineBusySeconds();
   const startUs = nowUs();
 
   const published = await ctx.loadgen.publish(plan);
@@ -81,6 +86,10 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
   const endUs = nowUs();
   const serverCpu = cpuSeconds(serverPids) - serverCpuBefore;
   const loadgenCpu = cpuSeconds(loadgenPids) - loadgenCpuBefore;
+  // Whatever else ran on the machine meanwhile (other test suites, the orchestrator, kernel
+  // threads): latency and throughput are only as good as this is small.
+  const sharedCpu = cpuSeconds(sharedPids) - sharedCpuBefore;
+  const otherCpu = Math.max(0, machineBusySeconds() - machineBefore - serverCpu - loadgenCpu - sharedCpu);
   const wallS = (endUs - startUs) / 1e6;
   const latency = delivery.latency.summary();
   const crossNode = delivery.crossNode.summary();
@@ -89,6 +98,10 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
   if (published.failed) ctx.notes.push(`${published.failed} posts failed: ${JSON.stringify(published.statuses)} ${published.errors.join('; ')}`);
   if (!delivery.complete) ctx.notes.push(`delivery incomplete: ${delivery.delivered} of ${delivery.expected} after the drain wait`);
   if (delivery.closed) ctx.notes.push(`${delivery.closed} viewers were disconnected by the server`);
+  const otherPct = Math.round((100 * otherCpu) / wallS);
+  if (otherPct > 20 && !ctx.notes.some((note) => note.startsWith('other processes'))) {
+    ctx.notes.push(`other processes used up to ${otherPct}% of a core meanwhile (other_cpu_pct): latency and rates are noisy`);
+  }
   if (loadgenCpu / wallS > 0.85) ctx.notes.push(`load generator near its core's limit (${Math.round((100 * loadgenCpu) / wallS)}%)`);
 
   const figures: Figures = {
@@ -113,7 +126,12 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
     loadgen_cpu_us_per_delivery: round((loadgenCpu * 1e6) / Math.max(1, delivery.delivered)),
     loadgen_cpu_pct: round((100 * loadgenCpu) / wallS),
     publisher_max_lag_ms: round(published.maxLagMs),
+    other_cpu_pct: round((100 * otherCpu) / wallS),
   };
+  if (sharedPids.length) {
+    figures.redis_cpu_s = round(sharedCpu);
+    figures.redis_cpu_us_per_post = round((sharedCpu * 1e6) / Math.max(1, published.ok));
+  }
   if (crossNode.count) {
     figures.cross_node_p50_ms = crossNode.p50Ms;
     figures.cross_node_p99_ms = crossNode.p99Ms;

@@ -66,3 +66,11 @@ export function rssBytes(pids: number[]): number {
   }
   return total;
 }
+
+/** CPU seconds the whole machine spent busy (all cores, every process and the kernel). */
+export function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'latin1').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return (total - idle) / ticksPerSecond;
+}

@@ -39,10 +39,13 @@ const ORDER = [
   'server_cpu_s',
   'server_cpu_pct',
   'server_cpu_us_per_delivery',
+  'redis_cpu_s',
+  'redis_cpu_us_per_post',
   'loadgen_cpu_s',
   'loadgen_cpu_pct',
   'loadgen_cpu_us_per_delivery',
   'publisher_max_lag_ms',
+  'other_cpu_pct',
 ];
 
 const PEERS = ['nchan', 'naive'] as const;
@@ -94,7 +97,9 @@ export function textTable(report: ScenarioReport): string {
     if (result.error) out.push(`  ${result.target}: not run: ${result.error}`);
     for (const note of result.notes) out.push(`  ${result.target}: ${note}`);
     if (result.steps) {
-      const steps = result.steps.map((s) => `${s.rate_msgs_per_s}/s: ${format(s.delivered_per_s)} deliv/s p99 ${format(s.p99_ms)} ms ratio ${format(s.delivery_ratio)}`);
+      const steps = result.steps.map(
+        (s) => `${s.rate_msgs_per_s}/s: ${format(s.delivered_per_s)} deliv/s p99 ${format(s.p99_ms)} ms ratio ${format(s.delivery_ratio)} other ${format(s.other_cpu_pct)}%`,
+      );
       out.push(`  ${result.target} steps: ${steps.join(' | ')}`);
     }
   }
@@ -109,7 +114,8 @@ export function markdownTable(report: ScenarioReport): string {
     if (result.error) out.push(`- ${result.target}: not run: ${result.error}`);
     for (const note of result.notes) out.push(`- ${result.target}: ${note}`);
     if (result.steps) {
-      out.push(`- ${result.target} steps (rate: delivered/s, p99, ratio): ${result.steps.map((s) => `${s.rate_msgs_per_s}/s: ${format(s.delivered_per_s)}, ${format(s.p99_ms)} ms, ${format(s.delivery_ratio)}`).join('; ')}`);
+      const steps = result.steps.map((s) => `${s.rate_msgs_per_s}/s: ${format(s.delivered_per_s)}, ${format(s.p99_ms)} ms, ${format(s.delivery_ratio)}, ${format(s.other_cpu_pct)}%`);
+      out.push(`- ${result.target} steps (rate: delivered/s, p99, delivery ratio, other load): ${steps.join('; ')}`);
     }
   }
   return out.join('\n');

@@ -111,7 +111,10 @@ async function runTarget(
     return { ...result, error: (error as Error).message.split('\n').slice(0, 4).join(' / ') };
   }
   const loadgen = LoadGenerator.start(options.workers, subscriberKind);
-  const ctx: TargetContext = { server, loadgen, streams, cumulative: streams.map(() => 0), notes: result.notes };
+  const ctx: TargetContext = { server, loadgen, streams, cumulative: streams.map(() => 0),
+    sharedPids: () => redis?.pids() ?? [],
+    notes: result.notes,
+  };
   try {
     const { figures, steps } = await scenario.run(ctx, options.scale);
     return { ...result, figures, ...(steps ? { steps } : {}) };

@@ -65,9 +65,9 @@ function pinned(cpu: string | null, command: string, args: string[]): [string, s
   return cpu === null ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
 }
 
-function healthy(port: number): Promise<boolean> {
+function ready(port: number, path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const request = http.get({ host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 1000 }, (response) => {
+    const request = http.get({ host: '127.0.0.1', port, path, agent: false, timeout: 1000 }, (response) => {
       response.resume();
       resolve(response.statusCode === 200);
     });
@@ -87,16 +87,17 @@ function tail(path: string): string {
   }
 }
 
-async function waitHealthy(child: ChildProcess, port: number, logPath: string, timeoutMs = 20000): Promise<void> {
+/** sse-chat answers /healthz while its broker still connects; /readyz says when posts will work. */
+async function waitReady(child: ChildProcess, port: number, path: string, logPath: string, timeoutMs = 20000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`exited (${child.exitCode ?? child.signalCode}) before answering /healthz:\n${tail(logPath)}`);
+      throw new Error(`exited (${child.exitCode ?? child.signalCode}) before answering ${path}:\n${tail(logPath)}`);
     }
-    if (await healthy(port)) return;
+    if (await ready(port, path)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`no answer on /healthz within ${timeoutMs} ms:\n${tail(logPath)}`);
+  throw new Error(`no 200 on ${path} within ${timeoutMs} ms:\n${tail(logPath)}`);
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -154,7 +155,7 @@ export async function startServer(name: TargetName, options: StartOptions): Prom
       closeSync(logFd);
       children.push(child);
       ports.push(port);
-      await waitHealthy(child, port, logPath);
+      await waitReady(child, port, name === 'sse-chat' ? '/readyz' : '/healthz', logPath);
     }
   } catch (error) {
     await server.stop();

@@ -60,6 +60,16 @@ class PublisherConnection {
   /** Splits the byte stream into answers: status line, headers, then a Content-Length or chunked body. */
   private read(chunk: Buffer): void {
     this.pending += chunk.toString('latin1');
+    // Requests sent in answer to this read leave in one write (closed-loop pipelining).
+    this.socket.cork();
+    try {
+      this.readAnswers();
+    } finally {
+      if (!this.socket.destroyed) this.socket.uncork();
+    }
+  }
+
+  private readAnswers(): void {
     for (;;) {
       const headEnd = this.pending.indexOf('\r\n\r\n');
       if (headEnd < 0) return;
@@ -180,18 +190,23 @@ function run(plan: PublishPlan): Promise<PublishResult> {
     };
 
     if (plan.mode === 'closed') {
-      // Each connection owns one stream and posts to it again as soon as it is answered.
+      // Each connection owns one stream, keeps `maxInFlight` posts pipelined on it, and posts
+      // again as soon as one is answered (autocannon's -c/-p model).
       const streamOf = new Map<PublisherConnection, number>();
+      const replaced = new Set<PublisherConnection>();
       const startLoop = (targetIndex: number, stream: number) => {
         const connection = freshConnection(targetIndex);
         streamOf.set(connection, stream);
-        sendOn(connection, stream);
+        for (let k = 0; k < plan.maxInFlight; k++) sendOn(connection, stream);
       };
       afterAnswer = (connection, lost) => {
         if (stopped) return;
         const open = nowUs() < endUs;
         const stream = streamOf.get(connection) ?? 0;
-        if (open && lost) startLoop(plan.targets.indexOf(connection.target), stream);
+        if (open && lost && connection.inFlight === 0 && !replaced.has(connection)) {
+          replaced.add(connection);
+          startLoop(plan.targets.indexOf(connection.target), stream);
+        }
         else if (open) sendOn(connection, stream);
         maybeDone(!open);
       };
