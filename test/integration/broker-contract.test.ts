@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { Broker, Message } from '../../server/broker/broker.js';
 import { compareIdText, parseId } from '../../server/broker/ids.js';
 import { MemoryBroker } from '../../server/broker/memory.js';
-import { RedisBroker } from '../../server/broker/redis.js';
+import { RedisBroker, type RedisBrokerOptions } from '../../server/broker/redis.js';
 import { Recorder } from '../helpers/broker-recorder.js';
-import { startRedisCluster, startRedisSingle, waitUntil, type RedisClusterHandle, type RedisSingleHandle } from '../helpers/redis-cluster.js';
+import { startRedisCluster, startRedisSingle, waitUntil } from '../helpers/redis-cluster.js';
 
 interface BrokerSettings {
   historySize: number;
@@ -37,45 +37,36 @@ function memoryFlavour(): Flavour {
   };
 }
 
-function singleRedisFlavour(): Flavour {
-  let redis: RedisSingleHandle | null = null;
+/** A Redis server (or cluster) started once for the flavour, and two RedisBrokers on it as two nodes. */
+function redisFlavour<Server extends { stop(): Promise<void> }>(
+  name: string,
+  startServer: () => Promise<Server>,
+  target: (server: Server) => RedisBrokerOptions['redis'],
+): Flavour {
+  let server: Server | null = null;
   return {
-    name: 'RedisBroker on one Redis',
+    name,
     setUp: async () => {
-      redis = await startRedisSingle();
+      server = await startServer();
     },
     tearDown: async () => {
-      await redis?.stop();
+      await server?.stop();
     },
     pair(settings) {
-      const config = { kind: 'single' as const, url: redis!.url };
+      const redis = target(server!);
       return [
-        new RedisBroker({ ...settings, redis: config, nodeId: 'node-a', region: 'eu' }),
-        new RedisBroker({ ...settings, redis: config, nodeId: 'node-b', region: 'us' }),
+        new RedisBroker({ ...settings, redis, nodeId: 'node-a', region: 'eu' }),
+        new RedisBroker({ ...settings, redis, nodeId: 'node-b', region: 'us' }),
       ];
     },
   };
 }
 
-function clusterFlavour(): Flavour {
-  let cluster: RedisClusterHandle | null = null;
-  return {
-    name: 'RedisBroker on a 3x2 Redis Cluster',
-    setUp: async () => {
-      cluster = await startRedisCluster();
-    },
-    tearDown: async () => {
-      await cluster?.stop();
-    },
-    pair(settings) {
-      const config = { kind: 'cluster' as const, nodes: cluster!.nodes };
-      return [
-        new RedisBroker({ ...settings, redis: config, nodeId: 'node-a', region: 'eu' }),
-        new RedisBroker({ ...settings, redis: config, nodeId: 'node-b', region: 'us' }),
-      ];
-    },
-  };
-}
+const flavours = [
+  memoryFlavour(),
+  redisFlavour('RedisBroker on one Redis', startRedisSingle, (redis) => ({ kind: 'single', url: redis.url })),
+  redisFlavour('RedisBroker on a 3x2 Redis Cluster', startRedisCluster, (cluster) => ({ kind: 'cluster', nodes: cluster.nodes })),
+];
 
 function assertStrictlyIncreasing(ids: string[]): void {
   for (let i = 1; i < ids.length; i++) {
@@ -90,7 +81,7 @@ async function settle(publisher: Broker, recorders: Recorder[], stream: string):
   return sentinel;
 }
 
-for (const flavour of [memoryFlavour(), singleRedisFlavour(), clusterFlavour()]) {
+for (const flavour of flavours) {
   describe(`Broker contract: ${flavour.name}`, function () {
     this.timeout(20_000);
     const opened = new Set<Broker>();

@@ -51,24 +51,43 @@ const streamName = () => `fault-${randomUUID().slice(0, 8)}`;
 /** A body the publish script would have stored, for writing entries behind the broker's back. */
 const entryBody = (text: string) => JSON.stringify({ author: 'intruder', text, node: 'elsewhere', region: 'nowhere' });
 
+interface Scene {
+  publisher: RedisBroker;
+  subscriber: RedisBroker;
+  stream: string;
+  /** What the subscriber's listener received. */
+  recorder: Recorder;
+}
+
+/** Brokers per test, closed after it; `scene` is two started nodes, the second subscribed to a fresh stream. */
 function useBrokers() {
   const opened = new Set<Broker>();
   afterEach(async () => {
     await Promise.all([...opened].map((broker) => broker.close()));
     opened.clear();
   });
-  return (redis: RedisTarget, options: Partial<RedisBrokerOptions> = {}) => {
-    const broker = new RedisBroker({ redis, historySize: 1000, historyMaxAgeMs: 0, nodeId: `node-${opened.size}`, region: 'test', ...options });
-    opened.add(broker);
-    return broker;
+  const broker = (redis: RedisTarget, options: Partial<RedisBrokerOptions> = {}) => {
+    const created = new RedisBroker({ redis, historySize: 1000, historyMaxAgeMs: 0, nodeId: `node-${opened.size}`, region: 'test', ...options });
+    opened.add(created);
+    return created;
   };
+  const scene = async (redis: RedisTarget, subscriberOptions: Partial<RedisBrokerOptions> = {}, shared: Partial<RedisBrokerOptions> = {}): Promise<Scene> => {
+    const publisher = broker(redis, shared);
+    const subscriber = broker(redis, { ...shared, ...subscriberOptions });
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    return { publisher, subscriber, stream, recorder };
+  };
+  return { broker, scene };
 }
 
 describe('RedisBroker faults on one Redis', function () {
   this.timeout(30_000);
   let redis: RedisSingleHandle;
   let target: RedisTarget;
-  const broker = useBrokers();
+  const { broker, scene } = useBrokers();
 
   before(async () => {
     redis = await startRedisSingle();
@@ -81,11 +100,7 @@ describe('RedisBroker faults on one Redis', function () {
 
   it('repairs from the log a message pub/sub never delivered (previous id mismatch)', async () => {
     // reconcileMs 0: only the previous id carried by the next message can reveal the loss.
-    const [publisher, subscriber] = [broker(target), broker(target, { reconcileMs: 0 })];
-    await Promise.all([publisher.start(), subscriber.start()]);
-    const stream = streamName();
-    const recorder = new Recorder();
-    await subscriber.subscribe(stream, recorder);
+    const { publisher, stream, recorder } = await scene(target, { reconcileMs: 0 });
     const first = await publisher.publish(stream, { author: 'a', text: 'first' });
     // Stored without being announced, as when a pub/sub message is lost on the way.
     const hidden = String(await command(redis.port, ['XADD', streamKeys(stream).log, '*', 'm', entryBody('hidden')]));
@@ -98,11 +113,7 @@ describe('RedisBroker faults on one Redis', function () {
 
   it('drops a malformed pub/sub payload with a warning and keeps delivering', async () => {
     const logger = new CapturingLogger();
-    const [publisher, subscriber] = [broker(target), broker(target, { logger })];
-    await Promise.all([publisher.start(), subscriber.start()]);
-    const stream = streamName();
-    const recorder = new Recorder();
-    await subscriber.subscribe(stream, recorder);
+    const { publisher, stream, recorder } = await scene(target, { logger });
     for (const garbage of ['', 'not a payload', 'v1\n1-0\n\n{not json', 'v1\nx\n\n{}', 'v2\n1-0\n\n{}']) {
       await command(redis.port, ['SPUBLISH', streamKeys(stream).channel, garbage]);
     }
@@ -113,11 +124,7 @@ describe('RedisBroker faults on one Redis', function () {
   });
 
   it('fills what a subscriber missed while its connection was cut, in order, once', async () => {
-    const [publisher, subscriber] = [broker(target), broker(target, { reconcileMs: 0 })];
-    await Promise.all([publisher.start(), subscriber.start()]);
-    const stream = streamName();
-    const recorder = new Recorder();
-    await subscriber.subscribe(stream, recorder);
+    const { publisher, stream, recorder } = await scene(target, { reconcileMs: 0 });
     const before = await publisher.publish(stream, { author: 'a', text: 'before' });
     await recorder.waitForId(before.id);
     await command(redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
@@ -130,11 +137,7 @@ describe('RedisBroker faults on one Redis', function () {
   });
 
   it('tells a subscriber about messages trimmed while it was cut off, then carries on', async () => {
-    const [publisher, subscriber] = [broker(target, { historySize: 5 }), broker(target, { historySize: 5, reconcileMs: 0 })];
-    await Promise.all([publisher.start(), subscriber.start()]);
-    const stream = streamName();
-    const recorder = new Recorder();
-    await subscriber.subscribe(stream, recorder);
+    const { publisher, stream, recorder } = await scene(target, { reconcileMs: 0 }, { historySize: 5 });
     const before = await publisher.publish(stream, { author: 'a', text: 'before' });
     await recorder.waitForId(before.id);
     await command(redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
@@ -146,11 +149,7 @@ describe('RedisBroker faults on one Redis', function () {
   });
 
   it('paused Redis: publish fails fast, not ready; after resume it recovers and delivers', async () => {
-    const [publisher, subscriber] = [broker(target), broker(target)];
-    await Promise.all([publisher.start(), subscriber.start()]);
-    const stream = streamName();
-    const recorder = new Recorder();
-    await subscriber.subscribe(stream, recorder);
+    const { publisher, subscriber, stream, recorder } = await scene(target);
     redis.pause();
     try {
       await assertUnavailableFast(publisher.publish(stream, { author: 'a', text: 'while paused' }), 2500, 'publish');
@@ -167,11 +166,7 @@ describe('RedisBroker faults on one Redis', function () {
   });
 
   it('killed Redis: publish fails at once, not ready; restarted, subscriptions come back', async () => {
-    const [publisher, subscriber] = [broker(target), broker(target)];
-    await Promise.all([publisher.start(), subscriber.start()]);
-    const stream = streamName();
-    const recorder = new Recorder();
-    await subscriber.subscribe(stream, recorder);
+    const { publisher, subscriber, stream, recorder } = await scene(target);
     await redis.kill();
     try {
       await assertUnavailableFast(publisher.publish(stream, { author: 'a', text: 'while down' }), 1500, 'publish');
@@ -210,7 +205,7 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
   this.timeout(60_000);
   let cluster: RedisClusterHandle;
   let target: RedisTarget;
-  const broker = useBrokers();
+  const { broker, scene } = useBrokers();
 
   before(async () => {
     cluster = await startRedisCluster();
@@ -221,11 +216,7 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
   });
 
   it('fills what a subscriber missed while its shard subscriber connection was cut', async () => {
-    const [publisher, subscriber] = [broker(target), broker(target, { reconcileMs: 0 })];
-    await Promise.all([publisher.start(), subscriber.start()]);
-    const stream = streamName();
-    const recorder = new Recorder();
-    await subscriber.subscribe(stream, recorder);
+    const { publisher, stream, recorder } = await scene(target, { reconcileMs: 0 });
     const before = await publisher.publish(stream, { author: 'a', text: 'before' });
     await recorder.waitForId(before.id);
     const master = await cluster.masterFor(streamKeys(stream).log);
@@ -238,11 +229,7 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
 
   it('master failover: a subscriber on another node gets every acknowledged message, in order, once', async () => {
     // reconcileMs 0: recovery must come from ioredis's events and the previous-id check alone.
-    const [publisher, subscriber] = [broker(target), broker(target, { reconcileMs: 0 })];
-    await Promise.all([publisher.start(), subscriber.start()]);
-    const stream = streamName();
-    const recorder = new Recorder();
-    await subscriber.subscribe(stream, recorder);
+    const { publisher, subscriber, stream, recorder } = await scene(target, { reconcileMs: 0 });
 
     const acknowledged: string[] = [];
     const failures: { error: unknown; tookMs: number }[] = [];
@@ -283,11 +270,7 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
   });
 
   it('cluster down: publish fails fast and brokers are not ready; back up, they recover and deliver', async () => {
-    const [publisher, subscriber] = [broker(target), broker(target)];
-    await Promise.all([publisher.start(), subscriber.start()]);
-    const stream = streamName();
-    const recorder = new Recorder();
-    await subscriber.subscribe(stream, recorder);
+    const { publisher, subscriber, stream, recorder } = await scene(target);
     const before = await publisher.publish(stream, { author: 'a', text: 'before' });
     await recorder.waitForId(before.id);
 
