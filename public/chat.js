@@ -137,8 +137,11 @@
 
   let atBottom = true;
   let unseen = 0;
+  /** scrollHeight before anything new arrived: judging by it, a scroll not yet reported counts. */
+  let settledHeight = 0;
 
   const distanceFromBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight;
+  const wasReadingLatest = () => settledHeight - log.scrollTop - log.clientHeight <= BOTTOM_SLACK_PX;
 
   function clearUnseen() {
     unseen = 0;
@@ -148,6 +151,7 @@
   function scrollToBottom() {
     log.scrollTop = log.scrollHeight;
     atBottom = true;
+    settledHeight = log.scrollHeight;
     clearUnseen();
   }
 
@@ -155,6 +159,7 @@
     'scroll',
     () => {
       atBottom = distanceFromBottom() <= BOTTOM_SLACK_PX;
+      settledHeight = log.scrollHeight;
       if (atBottom) clearUnseen();
     },
     { passive: true },
@@ -162,6 +167,7 @@
   // The phone keyboard opening or a rotated screen must not leave the reader above the latest.
   new ResizeObserver(() => {
     if (atBottom) scrollToBottom();
+    else settledHeight = log.scrollHeight;
   }).observe(log);
 
   newMessages.addEventListener('click', () => {
@@ -169,12 +175,16 @@
     log.focus({ preventScroll: true });
   });
 
-  function arrived(count, includesOwn) {
+  /** Call right after content was added at the end of the list. */
+  function arrived(count, includesOwn, wasReading) {
     // Your own message always brings you down: you just sent it and expect to see it.
-    if (atBottom || includesOwn) {
+    if (wasReading || includesOwn) {
       scrollToBottom();
       return;
     }
+    atBottom = false;
+    settledHeight = log.scrollHeight;
+    if (!count) return;
     unseen += count;
     newMessages.textContent = unseen === 1 ? '1 new message ↓' : `${unseen} new messages ↓`;
     newMessages.hidden = false;
@@ -183,6 +193,7 @@
   // Every message that lands in the list, whoever put it there (history, SSE swap), goes through
   // here, so a duplicate can never stay on screen even if one slipped past the SSE guard below.
   new MutationObserver((records) => {
+    const wasReading = wasReadingLatest();
     let count = 0;
     let includesOwn = false;
     let newest = '';
@@ -201,7 +212,7 @@
       }
     }
     if (newest) rememberShown(newest);
-    if (count) arrived(count, includesOwn);
+    if (count) arrived(count, includesOwn, wasReading);
   }).observe(list, { childList: true });
 
   // The live stream replays from the last id after a reconnect; skip anything already shown.
@@ -225,8 +236,9 @@
       typeof lost === 'number'
         ? `${lost} earlier ${lost === 1 ? 'message was' : 'messages were'} missed: no longer kept by the server.`
         : 'Some earlier messages were missed: no longer kept by the server.';
+    const wasReading = wasReadingLatest();
     list.append(notice);
-    if (atBottom) scrollToBottom();
+    arrived(0, false, wasReading);
   });
 
   // ---------- connection indicator ----------
