@@ -258,7 +258,8 @@ export class RedisBroker implements Broker {
     state.timers.clear();
     if (this.streams.get(state.stream) === state) this.streams.delete(state.stream);
     if (this.byChannel.get(state.keys.channel) === state) this.byChannel.delete(state.keys.channel);
-    if (this.closed) return;
+    // Before start() nothing was subscribed, and a command would make ioredis connect early.
+    if (this.closed || !this.started) return;
     withTimeout(this.connections.unsubscribe(state.keys.channel), this.operationTimeoutMs, 'unsubscribe timed out').catch(
       (error: unknown) => this.log.debug({ stream: state.stream, err: describe(error) }, 'unsubscribe failed'),
     );
@@ -266,7 +267,7 @@ export class RedisBroker implements Broker {
 
   async history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage> {
     const page = await this.readAfter(stream, afterId, Math.max(1, limit));
-    return { messages: page.messages.slice(0, Math.max(0, limit)), gap: page.gap, lost: page.gap ? 'unknown' : 0 };
+    return { messages: page.messages.slice(0, Math.max(0, limit)), gap: page.gap, lost: page.lost };
   }
 
   async recent(stream: string, limit: number): Promise<Message[]> {
