@@ -244,6 +244,8 @@
   // ---------- connection indicator ----------
 
   let everConnected = false;
+  /** Whether the event stream is open right now, whatever the indicator says. */
+  let streamOpen = false;
   let firstConnectDelayMs = 1000;
 
   function setStatus(state) {
@@ -254,20 +256,27 @@
 
   list.addEventListener('htmx:sse:after:connection', () => {
     everConnected = true;
-    setStatus('live');
+    streamOpen = true;
+    setStatus(navigator.onLine ? 'live' : 'offline');
   });
   list.addEventListener('htmx:sse:before:connection', (event) => {
     const attempt = event.detail.connection?.attempt ?? 0;
-    if (attempt > 0) setStatus(attempt > OFFLINE_AFTER_ATTEMPTS || !navigator.onLine ? 'offline' : 'reconnecting');
+    if (attempt === 0) return;
+    streamOpen = false;
+    setStatus(attempt > OFFLINE_AFTER_ATTEMPTS || !navigator.onLine ? 'offline' : 'reconnecting');
   });
   list.addEventListener('htmx:sse:error', () => {
+    streamOpen = false;
     if (!navigator.onLine) setStatus('offline');
   });
-  list.addEventListener('htmx:sse:close', () => setStatus('offline'));
-  window.addEventListener('offline', () => setStatus('offline'));
-  window.addEventListener('online', () => {
-    if (status.dataset.state !== 'live') setStatus('reconnecting');
+  list.addEventListener('htmx:sse:close', () => {
+    streamOpen = false;
+    setStatus('offline');
   });
+  window.addEventListener('offline', () => setStatus('offline'));
+  // A short drop may leave the stream open (nothing to resume); otherwise the extension's next
+  // attempt brings it back.
+  window.addEventListener('online', () => setStatus(streamOpen ? 'live' : 'reconnecting'));
 
   /**
    * The extension only retries a stream it once opened. If the first request fails (node down,

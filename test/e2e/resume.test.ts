@@ -137,6 +137,33 @@ describe('e2e: resuming after a restart, a reopen or a long absence', function (
     assertNoProblems();
   });
 
+  it('the browser goes offline: the indicator says so, and once back the page is live with nothing missed or doubled', async () => {
+    const server = await node();
+    const watched = await open();
+    const page = await openStream(watched, server.url, 'offline');
+    await postMessage(server.url, 'offline', 'ann', 'online 1');
+    await waitForTexts(page, ['online 1']);
+
+    await watched.context.setOffline(true);
+    await waitForStatus(page, 'offline');
+    await postMessage(server.url, 'offline', 'bo', 'sent while offline');
+    await watched.context.setOffline(false);
+    await waitForStatus(page, 'live', 15_000);
+    await waitForTexts(page, ['sent while offline']);
+    await postMessage(server.url, 'offline', 'ann', 'online 2');
+    await waitForTexts(page, ['online 2']);
+    assert.deepEqual(await messageTexts(page), ['online 1', 'sent while offline', 'online 2']);
+
+    // The guard behind the resume: a message already on the page never shows twice.
+    await page.evaluate(() => {
+      const list = document.getElementById('messages')!;
+      list.append(list.querySelector('li.msg')!.cloneNode(true));
+    });
+    await page.waitForFunction(() => document.querySelectorAll('#messages li.msg').length === 3);
+    assert.deepEqual(await messageTexts(page), ['online 1', 'sent while offline', 'online 2']);
+    assertNoProblems(NODE_DOWN, /ERR_INTERNET_DISCONNECTED/);
+  });
+
   it('a page away longer than the history is told what it lost, then shows what is kept', async () => {
     const server = await node(5);
     const page = await openStream(await open(), server.url, 'away');
