@@ -40,23 +40,33 @@ export function viewerSpecs(ctx: TargetContext, viewersPerStream: number): Conne
 /** Opens the viewers; figures: connections, setup time, server memory and CPU per connection. */
 export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], settleMs = 1000): Promise<Figures> {
   const pids = ctx.server.pids();
+  const loadgenPids = ctx.loadgen.pids();
   const rssBefore = rssBytes(pids);
   const cpuBefore = cpuSeconds(pids);
+  const loadgenCpuBefore = cpuSeconds(loadgenPids);
+  const machineBefore = machineBusySeconds();
   // Handshakes in flight stay under the servers' listen backlog (511), so no SYN is dropped and
   // retried a second later: setup time measures the server, not the kernel's retry timer.
   const summary = await ctx.loadgen.connect(specs, 384);
+  // CPU is read right after the last connection is up; memory after a settle.
+  const setupCpu = cpuSeconds(pids) - cpuBefore;
+  const loadgenSetupCpu = cpuSeconds(loadgenPids) - loadgenCpuBefore;
+  const otherSetupCpu = Math.max(0, machineBusySeconds() - machineBefore - setupCpu - loadgenSetupCpu);
   await sleep(settleMs);
   const after = ctx.server.pids();
   const rssAfter = rssBytes(after);
-  const cpuAfter = cpuSeconds(after);
+  const established = Math.max(1, summary.established);
   if (summary.failed) ctx.notes.push(`${summary.failed} connections failed: ${summary.errors.join('; ')}`);
   return {
     connections: summary.established,
     connect_failures: summary.failed,
     setup_ms: round(summary.setupMs, 4),
     server_rss_mb: round(rssAfter / 2 ** 20),
-    rss_per_conn_kb: round((rssAfter - rssBefore) / 1024 / Math.max(1, summary.established)),
-    setup_cpu_us_per_conn: round(((cpuAfter - cpuBefore) * 1e6) / Math.max(1, summary.established)),
+    rss_per_conn_kb: round((rssAfter - rssBefore) / 1024 / established),
+    setup_cpu_us_per_conn: round((setupCpu * 1e6) / established),
+    // The client's share: on loopback most of each TCP handshake runs in the connecting process.
+    loadgen_setup_cpu_us_per_conn: round((loadgenSetupCpu * 1e6) / established),
+    setup_other_cpu_pct: round((100 * otherSetupCpu) / Math.max(0.001, summary.setupMs / 1000)),
   };
 }
 

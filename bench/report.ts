@@ -15,6 +15,8 @@ const ORDER = [
   'connect_failures',
   'setup_ms',
   'setup_cpu_us_per_conn',
+  'loadgen_setup_cpu_us_per_conn',
+  'setup_other_cpu_pct',
   'server_rss_mb',
   'rss_per_conn_kb',
   'rate_msgs_per_s',
