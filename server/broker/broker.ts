@@ -53,7 +53,9 @@ export type BrokerKind = 'memory' | 'redis' | 'redis-cluster';
 /**
  * Delivery guarantee, for every implementation:
  * - `publish` resolves only once the message is stored; it rejects (BrokerUnavailableError) rather
- *   than hang when the backend is unreachable, and a rejected publish was not stored.
+ *   than hang when the backend is unreachable. A rejection is never an acknowledgement, but one
+ *   that timed out after the command reached Redis may still be stored and delivered later (no
+ *   client with timeouts can rule that out); it is never delivered twice.
  * - ids are strictly increasing per stream, and every subscriber of a stream receives its messages
  *   in id order, each exactly once, from the moment `subscribe` resolves.
  * - if a subscriber was cut off and the history was trimmed meanwhile, it gets `onGap` and then

@@ -112,8 +112,11 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
       response.on('end', finish);
       response.on('close', finish);
       response.on('error', finish);
-      // A paused response may not report the end; the socket closing always does.
-      request.on('close', finish);
+      // A paused response may not report the end; the socket closing always does. A flowing one
+      // may still hold data when the socket closes, so it ends only once that data is read.
+      request.on('close', () => {
+        if (response.isPaused()) finish();
+      });
       resolve(reader);
     });
     request.on('error', reject);
