@@ -6,9 +6,10 @@ import type { Broker, Message, Subscription } from './broker/broker.js';
 import { compareIdText } from './broker/ids.js';
 import type { SseConnection } from './sse/connection.js';
 import { encodeEvent, encodeReset, HEARTBEAT_FRAME } from './sse/frame.js';
+import type { StreamFormat } from './validation.js';
 import { renderMessage } from './views/message.js';
 
-export type StreamFormat = 'json' | 'html';
+export type { StreamFormat } from './validation.js';
 
 export function encodeMessage(message: Message, format: StreamFormat): Buffer {
   const data = format === 'json' ? JSON.stringify(message) : renderMessage(message).value;

@@ -1,16 +1,19 @@
 // One sse-chat node: broker, hub, app and HTTP server, started and closed in order. main.ts and
 // the tests both go through here, so SIGTERM and a test's `after` take the same path.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Broker } from './broker/broker.js';
 import { createBroker } from './broker/create.js';
 import type { Config } from './config.js';
 import { Hub } from './hub.js';
+import { eventStreamFastPath } from './routes/events.js';
+import { connectionRouter } from './sse/fast-path.js';
 import { WriteScheduler } from './sse/write-scheduler.js';
 
 export interface RunningNode {
+  /** The listening socket; connections go to the event-stream fast path or to Express. */
   server: Server;
   broker: Broker;
   hub: Hub;
@@ -34,12 +37,16 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   const hub = new Hub(broker, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, maxReplay: config.historySize, replayBacklogBytes: config.slowClientBytes / 2 }, logger);
   const scheduler = new WriteScheduler();
   let shuttingDown = false;
-  const app = buildApp({ config, broker, hub, scheduler, logger, isShuttingDown: () => shuttingDown });
-  const server = createServer(app);
+  const context = { config, broker, hub, scheduler, logger, isShuttingDown: () => shuttingDown };
+  const httpServer = createHttpServer(buildApp(context));
   // Event streams live for hours; only the request head has a deadline.
-  server.requestTimeout = 0;
-  server.headersTimeout = 20_000;
-  server.keepAliveTimeout = 5_000;
+  httpServer.requestTimeout = 0;
+  httpServer.headersTimeout = 20_000;
+  httpServer.keepAliveTimeout = 5_000;
+  const server = createNetServer(
+    { noDelay: true },
+    connectionRouter(httpServer, eventStreamFastPath(context), { maxHeadBytes: 16 * 1024, headTimeoutMs: 20_000 }),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -47,6 +54,9 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
       resolve();
     });
   });
+  // The HTTP server never listens itself; 'listening' starts its tracking of the connections it
+  // is handed (header timeouts, closeIdleConnections, closeAllConnections).
+  httpServer.emit('listening');
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
@@ -58,11 +68,16 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       await hub.close();
       scheduler.flushAll();
-      server.closeIdleConnections();
-      // Requests still running (a POST mid-flight) get until the deadline, then are cut.
+      // Keep-alive connections are closed as soon as they are idle; requests still running (a
+      // POST mid-flight) get until the deadline, then are cut.
+      httpServer.closeIdleConnections();
+      const idleSweep = setInterval(() => httpServer.closeIdleConnections(), 100);
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, config.shutdownTimeoutMs - 1000)).unref());
       await Promise.race([serverClosed, deadline]);
-      server.closeAllConnections();
+      clearInterval(idleSweep);
+      httpServer.closeAllConnections();
+      // Stops the HTTP server's connection checks; it never listened, so its error is expected.
+      httpServer.close(() => {});
       await broker.close();
     })());
   return { server, broker, hub, url, brokerStarted, close };

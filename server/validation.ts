@@ -20,6 +20,14 @@ export function parseLastEventId(value: unknown): string | null {
   return formatId(id);
 }
 
+export type StreamFormat = 'json' | 'html';
+
+export function parseFormat(value: unknown): StreamFormat {
+  if (value === undefined || value === 'json') return 'json';
+  if (value === 'html') return 'html';
+  throw apiError('invalid_format');
+}
+
 export interface MessageLimits {
   maxAuthorChars: number;
   maxTextChars: number;

@@ -3,8 +3,8 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { rateLimit } from 'express-rate-limit';
 import { BrokerUnavailableError } from '../broker/broker.js';
 import { ApiError, apiError } from '../errors.js';
-import type { StreamFormat } from '../hub.js';
-import { SseConnection } from '../sse/connection.js';
+import { viaResponse } from '../sse/connection.js';
+import { openEventStream, parseEventStreamRequest } from './events.js';
 import { messageSchema, parseHistoryQuery, parseLastEventId, parseMessageInput, parseStreamName } from '../validation.js';
 import { renderPostForm, renderStreamPage, type PostFormView } from '../views/stream-page.js';
 import { layout } from '../views/layout.js';
@@ -38,7 +38,7 @@ function isFormPost(req: Request): boolean {
 }
 
 export function streamRoutes(context: AppContext): Router {
-  const { config, broker, hub, scheduler } = context;
+  const { config, broker } = context;
   const router = Router();
   const schema = messageSchema(config);
   const formView = (stream: string, fields: Partial<PostFormView> = {}): PostFormView => ({
@@ -72,22 +72,13 @@ export function streamRoutes(context: AppContext): Router {
   });
 
   router.get('/streams/:stream/events', async (req, res) => {
-    const stream = parseStreamName(req.params.stream);
-    const format = parseFormat(req.query.format);
-    // The header is what a reconnecting client sends; the query is for a page opened later.
-    const header = req.get('last-event-id');
-    const lastEventId = parseLastEventId(header !== undefined && header !== '' ? header : req.query.lastEventId);
-    if (context.isShuttingDown()) throw apiError('shutting_down');
-    const connection = new SseConnection(res, { retryMs: config.retryMs, slowClientBytes: config.slowClientBytes }, scheduler);
-    try {
-      await hub.join(stream, connection, format, lastEventId);
-    } catch (error) {
-      if (res.headersSent) {
-        connection.end();
-        return;
-      }
-      throw error instanceof BrokerUnavailableError ? apiError('broker_unavailable') : error;
-    }
+    const request = parseEventStreamRequest({
+      stream: req.params.stream,
+      format: req.query.format,
+      lastEventIdHeader: req.get('last-event-id'),
+      lastEventIdQuery: req.query.lastEventId,
+    });
+    await openEventStream(context, request, req.socket, viaResponse(res));
   });
 
   router.get('/streams/:stream/messages', async (req, res) => {
@@ -166,12 +157,6 @@ export function streamRoutes(context: AppContext): Router {
   );
 
   return router;
-}
-
-function parseFormat(value: unknown): StreamFormat {
-  if (value === undefined || value === 'json') return 'json';
-  if (value === 'html') return 'html';
-  throw apiError('invalid_format');
 }
 
 export { bodyError };

@@ -1,9 +1,9 @@
-// SseConnection: one viewer's event stream. Sends the headers, then writes queued frames straight
-// to the socket (no chunked encoding, one write per flush), and cuts off a viewer whose unsent
-// bytes pass the slow-client bound; that viewer reconnects and resumes by id.
+// SseConnection: one viewer's event stream on its socket. Sends the response head, then writes
+// queued frames straight to the socket (no chunked encoding, one write per flush), and cuts off a
+// viewer whose unsent bytes pass the slow-client bound; that viewer reconnects and resumes by id.
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { encodePreamble, SSE_HEADERS } from './frame.js';
+import { encodePreamble, RAW_RESPONSE_HEAD, SSE_HEADERS } from './frame.js';
 import type { Flushable, WriteScheduler } from './write-scheduler.js';
 
 export interface SseConnectionOptions {
@@ -13,49 +13,69 @@ export interface SseConnectionOptions {
 
 export type CloseReason = 'client' | 'slow' | 'server' | 'error';
 
+/** Writes the response head and the preamble; once, when the stream opens. */
+export type HeadWriter = (preamble: Buffer) => void;
+
+/** The head written through Node's HTTP response (a request that came through Express). */
+export function viaResponse(response: ServerResponse): HeadWriter {
+  return (preamble) => {
+    // Without chunked encoding the body is the raw frames and ends when the socket closes; Node
+    // then says `Connection: close`, which an event stream is anyway.
+    response.useChunkedEncodingByDefault = false;
+    response.writeHead(200, SSE_HEADERS);
+    response.write(preamble);
+  };
+}
+
+/** The head written as raw bytes (a request taken by the fast path, with no HTTP objects). */
+export function viaSocket(socket: Socket): HeadWriter {
+  return (preamble) => {
+    socket.write(Buffer.concat([RAW_RESPONSE_HEAD, preamble]));
+  };
+}
+
 export class SseConnection implements Flushable {
   private socket: Socket | null;
+  private writeHead: HeadWriter | null;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private closeListeners: ((reason: CloseReason) => void)[] = [];
   private closing: CloseReason | null = null;
   private opened = false;
 
-  private response: ServerResponse | null;
-
   constructor(
-    response: ServerResponse,
+    socket: Socket,
+    writeHead: HeadWriter,
     private readonly options: SseConnectionOptions,
     private readonly scheduler: WriteScheduler,
   ) {
-    this.response = response;
-    this.socket = response.socket;
-    // 'close' on the response fires when the peer goes away, before or after open().
-    response.on('close', () => this.finish('client'));
+    this.socket = socket;
+    this.writeHead = writeHead;
+    // 'close' fires when the peer goes away, before or after open().
+    socket.once('close', () => this.finish('client'));
   }
 
   /**
-   * Sends the headers and the preamble. Separate from the constructor so that the node can still
+   * Sends the head and the preamble. Separate from the constructor so that the node can still
    * answer with an error status if subscribing to the stream fails.
    */
   open(): void {
-    const { response, socket } = this;
-    if (!response || !socket || this.opened) return;
+    const { socket, writeHead } = this;
+    if (!socket || !writeHead || this.opened || socket.destroyed) return;
     this.opened = true;
-    // Without chunked encoding the body is the raw frames and ends when the socket closes; Node
-    // then says `Connection: close`, which an event stream is anyway.
-    response.useChunkedEncodingByDefault = false;
-    response.writeHead(200, SSE_HEADERS);
-    response.write(encodePreamble(this.options.retryMs));
+    this.writeHead = null;
+    writeHead(encodePreamble(this.options.retryMs));
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     socket.on('error', () => this.finish('error'));
-    // From here on frames go to the socket directly; the response object is no longer needed.
-    this.response = null;
   }
 
   get isOpen(): boolean {
     return this.socket !== null && this.closing === null && !this.socket.destroyed;
+  }
+
+  get isStarted(): boolean {
+    return this.opened;
   }
 
   /** Queues a frame; the scheduler writes everything queued in one go at the end of this turn. */
@@ -127,7 +147,7 @@ export class SseConnection implements Flushable {
   private finish(reason: CloseReason): void {
     if (!this.socket) return;
     this.socket = null;
-    this.response = null;
+    this.writeHead = null;
     this.pending = [];
     const listeners = this.closeListeners;
     this.closeListeners = [];

@@ -10,6 +10,24 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'X-Accel-Buffering': 'no',
 });
 
+/**
+ * The same response head as raw bytes, for streams the fast path serves without Node's HTTP
+ * objects. `Connection: close` because the body is delimited by the end of the connection.
+ */
+export const RAW_RESPONSE_HEAD: Buffer = Buffer.from(
+  `HTTP/1.1 200 OK\r\n${Object.entries(SSE_HEADERS)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')}Connection: close\r\n\r\n`,
+  'latin1',
+);
+
+/** A complete error response as raw bytes, for the fast path (JSON body, connection closed). */
+export function encodeRawResponse(status: number, reason: string, json: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(json), 'utf8');
+  const head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
 export interface SseEvent {
   id?: string;
   event?: string;

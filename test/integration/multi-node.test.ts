@@ -213,6 +213,9 @@ describe('many nodes over a Redis Cluster', function () {
       assert.equal(failed.status, 503);
       assert.equal(failed.code, 'broker_unavailable');
       assert.ok(Date.now() - started < 3000, `publish failed fast (${Date.now() - started} ms)`);
+      const refused = await fetch(`${a!.url}/streams/outage-new/events`);
+      assert.equal(refused.status, 503, 'a new stream cannot be joined while Redis is down');
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'broker_unavailable');
       const health = await fetch(`${a!.url}/healthz`);
       assert.equal(health.status, 200, 'still alive while not ready');
     } finally {

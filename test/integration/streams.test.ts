@@ -182,6 +182,66 @@ describe('one node: streams', function () {
   });
 });
 
+describe('one node: the two ways an event stream is served', function () {
+  let node: RunningNode;
+  after(() => node?.close());
+
+  it('a stream on a kept-alive connection (served by Express) behaves like a fresh one (fast path)', async () => {
+    node = await startTestNode();
+    const { Agent, get } = await import('node:http');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      // The first request makes the connection the HTTP server's; the stream follows on it.
+      const health = await new Promise<number>((resolve, reject) =>
+        get(`${node.url}/healthz`, { agent }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        }).on('error', reject),
+      );
+      assert.equal(health, 200);
+      const fast = await openSse(`${node.url}/streams/both/events`);
+      const viaExpress = await new Promise<{ headers: Record<string, unknown>; text: () => string; reused: boolean }>((resolve, reject) => {
+        const request = get(`${node.url}/streams/both/events`, { agent }, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          resolve({ headers: response.headers, text: () => text, reused: request.reusedSocket });
+        });
+        request.on('error', reject);
+      });
+      assert.ok(viaExpress.reused, 'the second request went over the kept-alive connection');
+      for (const name of ['content-type', 'cache-control', 'x-accel-buffering']) assert.equal(viaExpress.headers[name], fast.headers[name], name);
+      const { body } = await post(node, 'both', 'ada', 'either way');
+      await fast.messages(1);
+      await waitFor(() => viaExpress.text().includes(`id: ${body.id}\n`), 3000, 'the message on the Express-served stream');
+      assert.match(viaExpress.text(), /^retry: 2000\n/);
+      fast.close();
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('answers a fresh connection with a JSON 503 when the broker cannot subscribe', async () => {
+    const { MemoryBroker } = await import('../../server/broker/memory.js');
+    const { BrokerUnavailableError } = await import('../../server/broker/broker.js');
+    const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+    broker.subscribe = async () => {
+      throw new BrokerUnavailableError();
+    };
+    const { pino } = await import('pino');
+    const { loadConfig } = await import('../../server/config.js');
+    const { startNode } = await import('../../server/node.js');
+    const down = await startNode(loadConfig({ PORT: '0', HOST: '127.0.0.1' }), pino({ level: 'silent' }), { broker });
+    try {
+      const response = await fetch(`${down.url}/streams/s/events`);
+      assert.equal(response.status, 503);
+      assert.deepEqual(((await response.json()) as { error: { code: string } }).error.code, 'broker_unavailable');
+    } finally {
+      await down.close();
+    }
+  });
+});
+
 describe('one node: hub subscriptions', function () {
   it('holds one broker subscription per stream however many viewers, in both formats', async () => {
     const { MemoryBroker } = await import('../../server/broker/memory.js');

@@ -1,0 +1,91 @@
+// A stream's event stream, `GET /streams/:stream/events`: validated once, then the viewer joins
+// the Hub. Served two ways with the same logic: by the Express route (a request on a connection
+// the HTTP server already holds) and by the fast path (a fresh connection whose first request is
+// this one, served on the raw socket with no HTTP objects kept per viewer).
+import type { Socket } from 'node:net';
+import { BrokerUnavailableError } from '../broker/broker.js';
+import { ApiError, apiError } from '../errors.js';
+import { SseConnection, viaSocket, type HeadWriter } from '../sse/connection.js';
+import { encodeRawResponse } from '../sse/frame.js';
+import type { RequestHead } from '../sse/request-head.js';
+import { parseFormat, parseLastEventId, parseStreamName, type StreamFormat } from '../validation.js';
+import type { AppContext } from './context.js';
+import { STATUS_CODES } from 'node:http';
+
+export interface EventStreamRequest {
+  stream: string;
+  format: StreamFormat;
+  lastEventId: string | null;
+}
+
+export function parseEventStreamRequest(input: {
+  stream: unknown;
+  format: unknown;
+  lastEventIdHeader: string | undefined;
+  lastEventIdQuery: unknown;
+}): EventStreamRequest {
+  const stream = parseStreamName(input.stream);
+  const format = parseFormat(input.format);
+  // The header is what a reconnecting client sends; the query is for a page opened later.
+  const header = input.lastEventIdHeader;
+  const lastEventId = parseLastEventId(header !== undefined && header !== '' ? header : input.lastEventIdQuery);
+  return { stream, format, lastEventId };
+}
+
+/**
+ * Joins the viewer to its stream. Rejects with an ApiError while the response head is still
+ * unsent (the caller answers with it); once the stream is open, failures end it instead.
+ */
+export async function openEventStream(context: AppContext, request: EventStreamRequest, socket: Socket, writeHead: HeadWriter): Promise<void> {
+  if (context.isShuttingDown()) throw apiError('shutting_down');
+  const { config, hub, scheduler } = context;
+  const connection = new SseConnection(socket, writeHead, { retryMs: config.retryMs, slowClientBytes: config.slowClientBytes }, scheduler);
+  try {
+    await hub.join(request.stream, connection, request.format, request.lastEventId);
+  } catch (error) {
+    if (connection.isStarted) {
+      connection.end();
+      return;
+    }
+    throw error instanceof BrokerUnavailableError ? apiError('broker_unavailable') : error;
+  }
+}
+
+const PATH = /^\/streams\/([^/]+)\/events$/;
+
+/**
+ * The fast path's handler: takes the connection when its first request is a plain, valid event
+ * stream request, and says no otherwise (bad input, other routes, request bodies), leaving those
+ * to Express so every error answer comes from one place.
+ */
+export function eventStreamFastPath(context: AppContext): (socket: Socket, head: RequestHead) => boolean {
+  return (socket, head) => {
+    const match = PATH.exec(head.path);
+    if (!match || head.method !== 'GET' || context.isShuttingDown()) return false;
+    const { headers, query } = head;
+    if (headers.has('content-length') || headers.has('transfer-encoding') || headers.has('upgrade') || headers.has('expect')) return false;
+    if (query.getAll('format').length > 1 || query.getAll('lastEventId').length > 1) return false;
+    let request: EventStreamRequest;
+    try {
+      request = parseEventStreamRequest({
+        stream: match[1],
+        format: query.get('format') ?? undefined,
+        lastEventIdHeader: headers.get('last-event-id'),
+        lastEventIdQuery: query.get('lastEventId') ?? undefined,
+      });
+    } catch {
+      return false;
+    }
+    // The client sends nothing more on an event stream; reading keeps its FIN from going unseen.
+    socket.on('data', ignore);
+    socket.on('end', () => socket.destroy());
+    openEventStream(context, request, socket, viaSocket(socket)).catch((error: unknown) => {
+      const failure = error instanceof ApiError ? error : apiError('internal');
+      if (!(error instanceof ApiError)) context.logger.error({ err: error }, 'event stream failed to open');
+      socket.end(encodeRawResponse(failure.status, STATUS_CODES[failure.status] ?? 'Error', failure.toJSON()));
+    });
+    return true;
+  };
+}
+
+function ignore(): void {}

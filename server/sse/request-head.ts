@@ -1,0 +1,49 @@
+// Parses the head of an HTTP/1.x request from raw bytes: enough for the event-stream fast path
+// to recognise `GET /streams/:stream/events` and read its query and Last-Event-ID. Pure; anything
+// unusual is reported as `other` so the full HTTP server handles it.
+
+export interface RequestHead {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** Lower-cased names; a repeated header makes the head `other`. */
+  headers: Map<string, string>;
+}
+
+export type HeadResult =
+  | { kind: 'head'; head: RequestHead; length: number }
+  | { kind: 'incomplete' }
+  | { kind: 'other' };
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult {
+  const end = data.indexOf('\r\n\r\n');
+  if (end < 0) return data.length >= maxHeadBytes ? { kind: 'other' } : { kind: 'incomplete' };
+  if (end > maxHeadBytes) return { kind: 'other' };
+  const lines = data.toString('latin1', 0, end).split('\r\n');
+  const requestLine = /^([A-Z]+) (\/[^ ]*) HTTP\/1\.[01]$/.exec(lines[0]!);
+  if (!requestLine) return { kind: 'other' };
+  const headers = new Map<string, string>();
+  for (let index = 1; index < lines.length; index++) {
+    const line = lines[index]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) return { kind: 'other' };
+    const name = line.slice(0, colon).toLowerCase();
+    if (!TOKEN.test(name) || headers.has(name)) return { kind: 'other' };
+    headers.set(name, line.slice(colon + 1).trim());
+  }
+  const target = requestLine[2]!;
+  const mark = target.indexOf('?');
+  let path = mark < 0 ? target : target.slice(0, mark);
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    return { kind: 'other' };
+  }
+  return {
+    kind: 'head',
+    head: { method: requestLine[1]!, path, query: new URLSearchParams(mark < 0 ? '' : target.slice(mark + 1)), headers },
+    length: end + 4,
+  };
+}

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { parseRequestHead } from '../../server/sse/request-head.js';
+
+const parse = (text: string, max = 4096) => parseRequestHead(Buffer.from(text, 'latin1'), max);
+
+describe('request head parsing (event-stream fast path)', () => {
+  it('reads method, decoded path, query and lower-cased headers', () => {
+    const result = parse('GET /streams/a%2Eb/events?format=html&lastEventId=5-1 HTTP/1.1\r\nHost: x\r\nLast-Event-ID:  7-0 \r\n\r\n');
+    assert.equal(result.kind, 'head');
+    if (result.kind !== 'head') return;
+    assert.equal(result.head.method, 'GET');
+    assert.equal(result.head.path, '/streams/a.b/events');
+    assert.equal(result.head.query.get('format'), 'html');
+    assert.equal(result.head.headers.get('last-event-id'), '7-0');
+    assert.equal(result.length, Buffer.byteLength('GET /streams/a%2Eb/events?format=html&lastEventId=5-1 HTTP/1.1\r\nHost: x\r\nLast-Event-ID:  7-0 \r\n\r\n'));
+  });
+
+  it('waits for the rest of a head split across packets, up to the size bound', () => {
+    assert.deepEqual(parse('GET /streams/a/events HTTP/1.1\r\nHost: x\r\n'), { kind: 'incomplete' });
+    assert.deepEqual(parse(`GET /${'a'.repeat(100)}`, 50), { kind: 'other' });
+  });
+
+  it('leaves anything unusual to the HTTP server', () => {
+    for (const text of [
+      'GET /x HTTP/2.0\r\n\r\n',
+      'GET x HTTP/1.1\r\n\r\n',
+      'get /x HTTP/1.1\r\n\r\n',
+      'GET /x HTTP/1.1\r\nNoColon\r\n\r\n',
+      'GET /x HTTP/1.1\r\nA: 1\r\na: 2\r\n\r\n',
+      'GET /x HTTP/1.1\r\nBad Name: 1\r\n\r\n',
+      'GET /%E0%A4%A HTTP/1.1\r\n\r\n',
+    ]) {
+      assert.deepEqual(parse(text), { kind: 'other' }, JSON.stringify(text));
+    }
+  });
+});
