@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { EventSource } from 'eventsource';
 import request from 'supertest';
+import { BrokerUnavailableError } from '../../server/broker/broker.js';
+import { MemoryBroker } from '../../server/broker/memory.js';
 import type { RunningNode } from '../../server/node.js';
 import { startTestNode } from '../helpers/node.js';
 import { openSse, type SseReader } from '../helpers/sse-reader.js';
@@ -222,16 +224,11 @@ describe('one node: the two ways an event stream is served', function () {
   });
 
   it('answers a fresh connection with a JSON 503 when the broker cannot subscribe', async () => {
-    const { MemoryBroker } = await import('../../server/broker/memory.js');
-    const { BrokerUnavailableError } = await import('../../server/broker/broker.js');
     const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
     broker.subscribe = async () => {
       throw new BrokerUnavailableError();
     };
-    const { pino } = await import('pino');
-    const { loadConfig } = await import('../../server/config.js');
-    const { startNode } = await import('../../server/node.js');
-    const down = await startNode(loadConfig({ PORT: '0', HOST: '127.0.0.1' }), pino({ level: 'silent' }), { broker });
+    const down = await startTestNode({}, { broker });
     try {
       const response = await fetch(`${down.url}/streams/s/events`);
       assert.equal(response.status, 503);
@@ -244,7 +241,6 @@ describe('one node: the two ways an event stream is served', function () {
 
 describe('one node: hub subscriptions', function () {
   it('holds one broker subscription per stream however many viewers, in both formats', async () => {
-    const { MemoryBroker } = await import('../../server/broker/memory.js');
     const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
     // Count what the Hub asks of a real broker: subscriptions, and deliveries per subscription.
     let subscribes = 0;
@@ -253,10 +249,7 @@ describe('one node: hub subscriptions', function () {
       subscribes += 1;
       return subscribe(stream, listener);
     };
-    const { pino } = await import('pino');
-    const { loadConfig } = await import('../../server/config.js');
-    const { startNode } = await import('../../server/node.js');
-    const node = await startNode(loadConfig({ PORT: '0', HOST: '127.0.0.1', UNSUBSCRIBE_LINGER_MS: '0' }), pino({ level: 'silent' }), { broker });
+    const node = await startTestNode({}, { broker });
     try {
       const viewers = await Promise.all(
         ['json', 'json', 'html', 'html', 'json'].map((format) => openSse(`${node.url}/streams/shared/events?format=${format}`)),
