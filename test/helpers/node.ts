@@ -4,7 +4,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Broker } from '../../server/broker/broker.js';
-import type { Broker } from '../../server/broker/broker.js';
 import { loadConfig } from '../../server/config.js';
 import { startNode, type RunningNode } from '../../server/node.js';
 
