@@ -1,7 +1,7 @@
-// RedisBroker: the Broker over a Redis Cluster (or one Redis). Owns the Redis connections, the
-// per-stream log (a Redis Stream) and live channel (sharded pub/sub), and the repair of any gap
-// between what pub/sub delivered and what the log holds.
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+// RedisBroker: the Broker over a Redis Cluster (or one Redis). Owns each stream's delivery state:
+// the log (a Redis Stream) and live channel (sharded pub/sub) of every subscribed stream, and the
+// repair of any gap between what pub/sub delivered and what the log holds. Connections are in
+// redis-connections.ts, keys and wire decoding in redis-wire.ts.
 import type { Config } from '../config.js';
 import {
   BrokerUnavailableError,
@@ -13,17 +13,20 @@ import {
   type Subscription,
 } from './broker.js';
 import { compareIdText, formatId, parseId } from './ids.js';
-import { HISTORY_LUA } from './scripts/history.js';
-import { PUBLISH_LUA } from './scripts/publish.js';
-import { RECENT_LUA } from './scripts/recent.js';
+import {
+  clusterConnections,
+  defineScripts,
+  singleConnections,
+  type BrokerLogger,
+  type Connections,
+  type ConnectionEvents,
+  type ScriptCommands,
+} from './redis-connections.js';
+import { decodeEntry, decodeLive, streamKeys, type LiveMessage, type RawEntry, type StreamKeys } from './redis-wire.js';
+import { backoffMs, delay, describe, withTimeout } from './retry.js';
 
-/** The subset of pino the broker logs through; a pino logger fits as it is. */
-export interface BrokerLogger {
-  debug(details: Record<string, unknown>, message: string): void;
-  info(details: Record<string, unknown>, message: string): void;
-  warn(details: Record<string, unknown>, message: string): void;
-  error(details: Record<string, unknown>, message: string): void;
-}
+export type { BrokerLogger } from './redis-connections.js';
+export { streamKeys } from './redis-wire.js';
 
 export interface RedisBrokerOptions {
   redis: NonNullable<Config['redis']>;
@@ -42,20 +45,6 @@ export interface RedisBrokerOptions {
    * safety net under the event-driven repair, for losses no ioredis event reveals. 0 turns it off.
    */
   reconcileMs?: number;
-}
-
-interface ScriptCommands {
-  ssePublish(log: string, trimmed: string, channel: string, body: string, historySize: number, slack: number, maxAgeMs: number): Promise<string>;
-  sseHistory(log: string, trimmed: string, afterId: string, limit: number, maxAgeMs: number): Promise<[string, RawEntry[]]>;
-  sseRecent(log: string, limit: number, maxAgeMs: number): Promise<RawEntry[]>;
-}
-
-type RawEntry = [id: string, fields: string[]];
-
-/** A message as it arrived on a shard channel, with the id of the entry before it in the log. */
-interface LiveMessage {
-  message: Message;
-  previousId: string;
 }
 
 /** One subscribed stream on this node: its listeners and where delivery stands. */
@@ -78,45 +67,11 @@ interface StreamState {
   timers: Set<NodeJS.Timeout>;
 }
 
-interface StreamKeys {
-  log: string;
-  trimmed: string;
-  channel: string;
-}
-
-/** What differs between a cluster and a single Redis; everything else is shared. */
-interface Connections {
-  commands: Cluster | Redis;
-  /** Resolves once the server confirmed the subscription, so a log read after it misses nothing. */
-  subscribe(channel: string): Promise<void>;
-  unsubscribe(channel: string): Promise<void>;
-  /** Subscribes again after a reconnect; resolves once the server confirmed it. */
-  resubscribe(channel: string): Promise<void>;
-  /** Throws unless every shard answers. */
-  probe(): Promise<void>;
-  connect(): void;
-  close(): Promise<void>;
-}
-
-interface ConnectionEvents {
-  onMessage(channel: string, payload: string): void;
-  /** A subscriber connection was (re)made or the topology changed: subscriptions may be gone. */
-  onResubscribeNeeded(reason: string): void;
-  onDown(reason: string): void;
-  log: BrokerLogger;
-}
-
 const CATCH_UP_PAGE = 500;
 /** Live messages held while the log is read; past this they are dropped and read from the log. */
 const MAX_BUFFERED = 10_000;
 const silentLogger: BrokerLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** Key and channel share the hash tag, so one shard holds both and the publish script is atomic. */
-export function streamKeys(stream: string): StreamKeys {
-  // Encoded so a `{` or `}` in a stream name cannot change which part is hashed.
-  const tag = `{${encodeURIComponent(stream)}}`;
-  return { log: `sse:${tag}:log`, trimmed: `sse:${tag}:trimmed`, channel: `sse:${tag}:live` };
-}
 
 export class RedisBroker implements Broker {
   readonly kind: 'redis' | 'redis-cluster';
@@ -565,222 +520,6 @@ function newStreamState(stream: string): StreamState {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Connections
-
-/** EVALSHA through defineCommand, so scripts join ioredis auto-pipelining and reload on NOSCRIPT. */
-function defineScripts(client: Cluster | Redis): ScriptCommands {
-  client.defineCommand('ssePublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
-  client.defineCommand('sseHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
-  client.defineCommand('sseRecent', { numberOfKeys: 1, lua: RECENT_LUA });
-  return client as unknown as ScriptCommands;
-}
-
-/** Options both kinds share: fail fast instead of queueing, and never replay a publish by itself. */
-function redisOptions(nodeId: string, commandTimeoutMs: number): RedisOptions {
-  return {
-    connectionName: `sse-chat:${nodeId}`.slice(0, 60),
-    lazyConnect: true,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: 2000,
-    // A socket that stops answering (paused or black-holed server) is destroyed and reconnected
-    // instead of holding commands until TCP gives up.
-    socketTimeout: 3000,
-    // A command cut off by a dropped connection fails now, and is not sent again after
-    // reconnecting: a replayed publish could be stored after the caller was told it failed.
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-  };
-}
-
-function clusterConnections(
-  nodes: { host: string; port: number }[],
-  nodeId: string,
-  commandTimeoutMs: number,
-  events: ConnectionEvents,
-): Connections {
-  const { log } = events;
-  const options: ClusterOptions = {
-    lazyConnect: true,
-    // One subscriber connection per master, SSUBSCRIBE routed to the shard owning the channel.
-    shardedSubscribers: true,
-    enableAutoPipelining: true,
-    // Subscriber commands must take ioredis's sharded path, not an auto-pipeline.
-    autoPipeliningIgnoredCommands: ['ssubscribe', 'sunsubscribe'],
-    // Commands fail at once while the cluster is not connected (no unbounded offline queue).
-    enableOfflineQueue: false,
-    // Off by default since ioredis 5: without it a failover or slot move is only noticed by a
-    // MOVED reply or a lost subscriber connection.
-    slotsRefreshInterval: 2000,
-    slotsRefreshTimeout: 1000,
-    // "Connection is closed" may come from a command that ran before the connection dropped;
-    // retrying it could store a message twice. CLUSTERDOWN/TRYAGAIN/MOVED mean not executed,
-    // so those are retried (bounded by maxRedirections).
-    retryDelayOnFailover: 0,
-    retryDelayOnClusterDown: 100,
-    retryDelayOnTryAgain: 100,
-    maxRedirections: 12,
-    clusterRetryStrategy: (attempt) => backoffMs(attempt),
-    redisOptions: redisOptions(nodeId, commandTimeoutMs),
-  };
-  const cluster = new Cluster(nodes, options);
-  cluster.on('smessage', (channel: string, payload: string) => events.onMessage(channel, payload));
-  // Without an 'error' listener a failed subscriber connection would crash the process.
-  cluster.on('error', (error: unknown) => log.debug({ err: describe(error) }, 'redis cluster error'));
-  cluster.on('node error', (error: unknown, node: string) => log.debug({ err: describe(error), node }, 'redis node error'));
-  cluster.on('nodeError', (error: unknown, node: string) => log.debug({ err: describe(error), node }, 'redis subscriber error'));
-  // A new subscriber connection (after a failover, slot move or reconnect) starts with no
-  // subscriptions of its own; subscribersReady follows once ioredis has (tried to) resubscribe.
-  for (const event of ['+subscriber', 'subscribersReady', 'ready']) {
-    cluster.on(event, () => events.onResubscribeNeeded(event));
-  }
-  cluster.on('-subscriber', () => log.debug({}, 'redis subscriber connection removed'));
-  for (const event of ['close', 'reconnecting', 'end']) {
-    cluster.on(event, () => events.onDown(`cluster ${event}`));
-  }
-
-  return {
-    commands: cluster,
-    async subscribe(channel) {
-      await cluster.ssubscribe(channel);
-    },
-    async unsubscribe(channel) {
-      await cluster.sunsubscribe(channel);
-    },
-    async resubscribe(channel) {
-      // ioredis appends the channel to its resubscribe list on every SSUBSCRIBE; unsubscribing
-      // first keeps that list from growing with each failover. The moment in between is covered
-      // by the log read that follows.
-      await cluster.sunsubscribe(channel).catch(() => undefined);
-      await cluster.ssubscribe(channel);
-    },
-    async probe() {
-      if (cluster.status !== 'ready') throw new Error(`cluster is ${cluster.status}`);
-      // Every master that owns slots must answer: one dead shard means some streams are down.
-      const owners = new Set<string>();
-      for (const slot of cluster.slots) if (slot?.[0]) owners.add(slot[0]);
-      if (owners.size === 0) throw new Error('no slot information yet');
-      const masters = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
-      await Promise.all(
-        [...owners].map(async (owner) => {
-          const node = masters.get(owner);
-          if (!node) throw new Error(`no connection to master ${owner}`);
-          await node.ping();
-        }),
-      );
-    },
-    connect() {
-      cluster.connect().catch((error: unknown) => log.debug({ err: describe(error) }, 'cluster connect failed, retrying'));
-    },
-    async close() {
-      await withTimeout(cluster.quit(), 1000, 'quit timed out').catch(() => undefined);
-      cluster.disconnect();
-    },
-  };
-}
-
-function singleConnections(url: string, nodeId: string, commandTimeoutMs: number, events: ConnectionEvents): Connections {
-  const { log } = events;
-  const retryStrategy = (attempt: number) => backoffMs(attempt);
-  const commands = new Redis(url, {
-    ...redisOptions(nodeId, commandTimeoutMs),
-    enableOfflineQueue: false,
-    enableAutoPipelining: true,
-    retryStrategy,
-  });
-  // Sharded pub/sub works on a plain Redis 7 too; the subscriber needs its own connection.
-  const subscriber = new Redis(url, {
-    ...redisOptions(`${nodeId}-sub`, commandTimeoutMs),
-    enableOfflineQueue: false,
-    // Resubscribing is done by the broker, which must know when it is confirmed.
-    autoResubscribe: false,
-    retryStrategy,
-  });
-  subscriber.on('smessage', (channel: string, payload: string) => events.onMessage(channel, payload));
-  subscriber.on('ready', () => events.onResubscribeNeeded('subscriber ready'));
-  for (const connection of [commands, subscriber]) {
-    connection.on('error', (error: unknown) => log.debug({ err: describe(error) }, 'redis connection error'));
-    connection.on('close', () => events.onDown('connection closed'));
-  }
-
-  return {
-    commands,
-    async subscribe(channel) {
-      await subscriber.ssubscribe(channel);
-    },
-    async unsubscribe(channel) {
-      await subscriber.sunsubscribe(channel);
-    },
-    async resubscribe(channel) {
-      await subscriber.ssubscribe(channel);
-    },
-    async probe() {
-      if (subscriber.status !== 'ready') throw new Error(`subscriber connection is ${subscriber.status}`);
-      await commands.ping();
-    },
-    connect() {
-      for (const connection of [commands, subscriber]) {
-        connection.connect().catch((error: unknown) => log.debug({ err: describe(error) }, 'redis connect failed, retrying'));
-      }
-    },
-    async close() {
-      await Promise.all(
-        [commands, subscriber].map(async (connection) => {
-          await withTimeout(connection.quit(), 1000, 'quit timed out').catch(() => undefined);
-          connection.disconnect();
-        }),
-      );
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Encoding: one place decodes what comes off the wire, and drops what it cannot read.
-
-interface Body {
-  author: string;
-  text: string;
-  node: string;
-  region: string;
-}
-
-function decodeBody(text: string): Body | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null) return null;
-    const { author, text: messageText, node, region } = value as Record<string, unknown>;
-    if (typeof author !== 'string' || typeof messageText !== 'string' || typeof node !== 'string' || typeof region !== 'string') {
-      return null;
-    }
-    return { author, text: messageText, node, region };
-  } catch {
-    return null;
-  }
-}
-
-function toMessage(stream: string, id: string, body: Body): Message | null {
-  const parsed = parseId(id);
-  if (!parsed) return null;
-  return { id: formatId(parsed), stream, author: body.author, text: body.text, ts: parsed.ms, node: body.node, region: body.region };
-}
-
-function decodeEntry(stream: string, id: string, fields: string[]): Message | null {
-  const at = fields.indexOf('m');
-  const body = at >= 0 && at % 2 === 0 ? decodeBody(fields[at + 1] ?? '') : null;
-  return body && toMessage(stream, id, body);
-}
-
-/** `v1\n<id>\n<previous id or empty>\n<body JSON>`, as publish.lua writes it. */
-function decodeLive(stream: string, payload: string): LiveMessage | null {
-  const parts = payload.split('\n');
-  if (parts.length < 4 || parts[0] !== 'v1') return null;
-  const [, id = '', previousId = ''] = parts;
-  if (previousId !== '' && !parseId(previousId)) return null;
-  const body = decodeBody(parts.slice(3).join('\n'));
-  const message = body && toMessage(stream, id, body);
-  return message ? { message, previousId } : null;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Small helpers
 
 /** Redis replies that mean "not now" rather than "wrong": the API answers 503 for those. */
@@ -792,26 +531,4 @@ function isOutage(error: unknown): boolean {
   // Any other Redis error reply is a bug (a script error, a wrong type), not an outage.
   if (error.name === 'ReplyError') return OUTAGE_REPLIES.has(error.message.split(' ')[0] ?? '');
   return true;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Exponential backoff with jitter, capped at 2 s. */
-function backoffMs(attempt: number): number {
-  const base = Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
-  return Math.round(base / 2 + Math.random() * (base / 2));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BrokerUnavailableError(message)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

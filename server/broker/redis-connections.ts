@@ -1,0 +1,211 @@
+// The Redis connections behind RedisBroker, for a cluster or a single Redis: ioredis options that
+// fail fast instead of queueing, sharded subscriptions confirmed by the server, health probes, and
+// the events that tell the broker its subscriptions may be gone.
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { backoffMs, describe, withTimeout } from './retry.js';
+import type { RawEntry } from './redis-wire.js';
+import { HISTORY_LUA } from './scripts/history.js';
+import { PUBLISH_LUA } from './scripts/publish.js';
+import { RECENT_LUA } from './scripts/recent.js';
+
+/** The subset of pino the broker logs through; a pino logger fits as it is. */
+export interface BrokerLogger {
+  debug(details: Record<string, unknown>, message: string): void;
+  info(details: Record<string, unknown>, message: string): void;
+  warn(details: Record<string, unknown>, message: string): void;
+  error(details: Record<string, unknown>, message: string): void;
+}
+
+export interface ScriptCommands {
+  ssePublish(log: string, trimmed: string, channel: string, body: string, historySize: number, slack: number, maxAgeMs: number): Promise<string>;
+  sseHistory(log: string, trimmed: string, afterId: string, limit: number, maxAgeMs: number): Promise<[string, RawEntry[]]>;
+  sseRecent(log: string, limit: number, maxAgeMs: number): Promise<RawEntry[]>;
+}
+
+/** What differs between a cluster and a single Redis; everything else is shared. */
+export interface Connections {
+  commands: Cluster | Redis;
+  /** Resolves once the server confirmed the subscription, so a log read after it misses nothing. */
+  subscribe(channel: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  /** Subscribes again after a reconnect; resolves once the server confirmed it. */
+  resubscribe(channel: string): Promise<void>;
+  /** Throws unless every shard answers. */
+  probe(): Promise<void>;
+  connect(): void;
+  close(): Promise<void>;
+}
+
+export interface ConnectionEvents {
+  onMessage(channel: string, payload: string): void;
+  /** A subscriber connection was (re)made or the topology changed: subscriptions may be gone. */
+  onResubscribeNeeded(reason: string): void;
+  onDown(reason: string): void;
+  log: BrokerLogger;
+}
+
+/** EVALSHA through defineCommand, so scripts join ioredis auto-pipelining and reload on NOSCRIPT. */
+export function defineScripts(client: Cluster | Redis): ScriptCommands {
+  client.defineCommand('ssePublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+  client.defineCommand('sseHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
+  client.defineCommand('sseRecent', { numberOfKeys: 1, lua: RECENT_LUA });
+  return client as unknown as ScriptCommands;
+}
+
+/** Options both kinds share: fail fast instead of queueing, and never replay a publish by itself. */
+export function redisOptions(nodeId: string, commandTimeoutMs: number): RedisOptions {
+  return {
+    connectionName: `sse-chat:${nodeId}`.slice(0, 60),
+    lazyConnect: true,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 2000,
+    // A socket that stops answering (paused or black-holed server) is destroyed and reconnected
+    // instead of holding commands until TCP gives up.
+    socketTimeout: 3000,
+    // A command cut off by a dropped connection fails now, and is not sent again after
+    // reconnecting: a replayed publish could be stored after the caller was told it failed.
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+  };
+}
+
+export function clusterConnections(
+  nodes: { host: string; port: number }[],
+  nodeId: string,
+  commandTimeoutMs: number,
+  events: ConnectionEvents,
+): Connections {
+  const { log } = events;
+  const options: ClusterOptions = {
+    lazyConnect: true,
+    // One subscriber connection per master, SSUBSCRIBE routed to the shard owning the channel.
+    shardedSubscribers: true,
+    enableAutoPipelining: true,
+    // Subscriber commands must take ioredis's sharded path, not an auto-pipeline.
+    autoPipeliningIgnoredCommands: ['ssubscribe', 'sunsubscribe'],
+    // Commands fail at once while the cluster is not connected (no unbounded offline queue).
+    enableOfflineQueue: false,
+    // Off by default since ioredis 5: without it a failover or slot move is only noticed by a
+    // MOVED reply or a lost subscriber connection.
+    slotsRefreshInterval: 2000,
+    slotsRefreshTimeout: 1000,
+    // "Connection is closed" may come from a command that ran before the connection dropped;
+    // retrying it could store a message twice. CLUSTERDOWN/TRYAGAIN/MOVED mean not executed,
+    // so those are retried (bounded by maxRedirections).
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: 12,
+    clusterRetryStrategy: (attempt) => backoffMs(attempt),
+    redisOptions: redisOptions(nodeId, commandTimeoutMs),
+  };
+  const cluster = new Cluster(nodes, options);
+  cluster.on('smessage', (channel: string, payload: string) => events.onMessage(channel, payload));
+  // Without an 'error' listener a failed subscriber connection would crash the process.
+  cluster.on('error', (error: unknown) => log.debug({ err: describe(error) }, 'redis cluster error'));
+  cluster.on('node error', (error: unknown, node: string) => log.debug({ err: describe(error), node }, 'redis node error'));
+  cluster.on('nodeError', (error: unknown, node: string) => log.debug({ err: describe(error), node }, 'redis subscriber error'));
+  // A new subscriber connection (after a failover, slot move or reconnect) starts with no
+  // subscriptions of its own; subscribersReady follows once ioredis has (tried to) resubscribe.
+  for (const event of ['+subscriber', 'subscribersReady', 'ready']) {
+    cluster.on(event, () => events.onResubscribeNeeded(event));
+  }
+  cluster.on('-subscriber', () => log.debug({}, 'redis subscriber connection removed'));
+  for (const event of ['close', 'reconnecting', 'end']) {
+    cluster.on(event, () => events.onDown(`cluster ${event}`));
+  }
+
+  return {
+    commands: cluster,
+    async subscribe(channel) {
+      await cluster.ssubscribe(channel);
+    },
+    async unsubscribe(channel) {
+      await cluster.sunsubscribe(channel);
+    },
+    async resubscribe(channel) {
+      // ioredis appends the channel to its resubscribe list on every SSUBSCRIBE; unsubscribing
+      // first keeps that list from growing with each failover. The moment in between is covered
+      // by the log read that follows.
+      await cluster.sunsubscribe(channel).catch(() => undefined);
+      await cluster.ssubscribe(channel);
+    },
+    async probe() {
+      if (cluster.status !== 'ready') throw new Error(`cluster is ${cluster.status}`);
+      // Every master that owns slots must answer: one dead shard means some streams are down.
+      const owners = new Set<string>();
+      for (const slot of cluster.slots) if (slot?.[0]) owners.add(slot[0]);
+      if (owners.size === 0) throw new Error('no slot information yet');
+      const masters = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
+      await Promise.all(
+        [...owners].map(async (owner) => {
+          const node = masters.get(owner);
+          if (!node) throw new Error(`no connection to master ${owner}`);
+          await node.ping();
+        }),
+      );
+    },
+    connect() {
+      cluster.connect().catch((error: unknown) => log.debug({ err: describe(error) }, 'cluster connect failed, retrying'));
+    },
+    async close() {
+      await withTimeout(cluster.quit(), 1000, 'quit timed out').catch(() => undefined);
+      cluster.disconnect();
+    },
+  };
+}
+
+export function singleConnections(url: string, nodeId: string, commandTimeoutMs: number, events: ConnectionEvents): Connections {
+  const { log } = events;
+  const retryStrategy = (attempt: number) => backoffMs(attempt);
+  const commands = new Redis(url, {
+    ...redisOptions(nodeId, commandTimeoutMs),
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    retryStrategy,
+  });
+  // Sharded pub/sub works on a plain Redis 7 too; the subscriber needs its own connection.
+  const subscriber = new Redis(url, {
+    ...redisOptions(`${nodeId}-sub`, commandTimeoutMs),
+    enableOfflineQueue: false,
+    // Resubscribing is done by the broker, which must know when it is confirmed.
+    autoResubscribe: false,
+    retryStrategy,
+  });
+  subscriber.on('smessage', (channel: string, payload: string) => events.onMessage(channel, payload));
+  subscriber.on('ready', () => events.onResubscribeNeeded('subscriber ready'));
+  for (const connection of [commands, subscriber]) {
+    connection.on('error', (error: unknown) => log.debug({ err: describe(error) }, 'redis connection error'));
+    connection.on('close', () => events.onDown('connection closed'));
+  }
+
+  return {
+    commands,
+    async subscribe(channel) {
+      await subscriber.ssubscribe(channel);
+    },
+    async unsubscribe(channel) {
+      await subscriber.sunsubscribe(channel);
+    },
+    async resubscribe(channel) {
+      await subscriber.ssubscribe(channel);
+    },
+    async probe() {
+      if (subscriber.status !== 'ready') throw new Error(`subscriber connection is ${subscriber.status}`);
+      await commands.ping();
+    },
+    connect() {
+      for (const connection of [commands, subscriber]) {
+        connection.connect().catch((error: unknown) => log.debug({ err: describe(error) }, 'redis connect failed, retrying'));
+      }
+    },
+    async close() {
+      await Promise.all(
+        [commands, subscriber].map(async (connection) => {
+          await withTimeout(connection.quit(), 1000, 'quit timed out').catch(() => undefined);
+          connection.disconnect();
+        }),
+      );
+    },
+  };
+}
