@@ -5,7 +5,11 @@ import type { Browser, BrowserContextOptions } from 'playwright-core';
 import type { RunningNode } from '../../server/node.js';
 import {
   DESKTOP,
+  NODE_DOWN,
   PHONE,
+  assertNoProblems,
+  historyIds,
+  httpStatus,
   launchBrowser,
   messageIds,
   messageTexts,
@@ -13,6 +17,7 @@ import {
   openStream,
   postMessage,
   screenshot,
+  sendAtOnce,
   sendFromForm,
   waitForStatus,
   waitForTexts,
@@ -30,11 +35,7 @@ describe('e2e: the chat page on one node', function () {
     contexts.push(watched);
     return watched;
   };
-  /** `expected`: problems the test caused on purpose (a 4xx the form shows, a node it stopped). */
-  const assertNoProblems = (...expected: RegExp[]) =>
-    assert.deepEqual(contexts.flatMap((watched) => watched.problems).filter((problem) => !expected.some((pattern) => pattern.test(problem))), []);
-  /** The browser logs every 4xx answer; a rejected form post is one, on purpose. */
-  const httpStatus = (status: number) => new RegExp(`^console error: Failed to load resource: the server responded with a status of ${status} `);
+  const noProblems = (...expected: RegExp[]) => assertNoProblems(contexts, ...expected);
 
   before(async () => {
     [browser, node] = await Promise.all([launchBrowser(), startTestNode()]);
@@ -73,7 +74,7 @@ describe('e2e: the chat page on one node', function () {
     await waitForStatus(adaPage, 'live');
     assert.equal(await adaPage.locator('#author').inputValue(), 'ada');
     assert.match((await adaPage.locator('#messages li.msg').last().getAttribute('class'))!, /\bown\b/);
-    assertNoProblems();
+    noProblems();
   });
 
   it('Enter sends, Shift+Enter adds a line', async () => {
@@ -93,7 +94,7 @@ describe('e2e: the chat page on one node', function () {
     const height = await page.locator('#messages li.msg .msg-text').evaluate((element) => element.getBoundingClientRect().height);
     const lineHeight = await page.locator('#messages li.msg .msg-text').evaluate((element) => parseFloat(getComputedStyle(element).lineHeight));
     assert.ok(height >= 1.9 * lineHeight, `two lines tall (${height} vs line ${lineHeight})`);
-    assertNoProblems();
+    noProblems();
   });
 
   it('groups one author\'s consecutive messages, wraps long words, and never makes links live', async () => {
@@ -109,30 +110,20 @@ describe('e2e: the chat page on one node', function () {
     assert.equal(await page.locator('#messages a').count(), 0, 'no link elements');
     const overflow = await page.locator('#log').evaluate((log) => log.scrollWidth - log.clientWidth);
     assert.ok(overflow <= 0, `no sideways scroll at 375 px (overflow ${overflow})`);
-    assertNoProblems();
+    noProblems();
   });
 
   it('three people sending at once: both viewers show every message in the same order', async () => {
     const senders = await Promise.all([open(DESKTOP), open(PHONE), open(DESKTOP)]);
     const pages = await Promise.all(senders.map((watched) => openStream(watched, node.url, 'race')));
-    const perSender = 5;
-    const texts = (who: number) => Array.from({ length: perSender }, (_, index) => `sender ${who} message ${index}`);
-    await Promise.all(
-      pages.map(async (page, who) => {
-        for (const text of texts(who)) await sendFromForm(page, `sender${who}`, text);
-      }),
-    );
-    const all = [0, 1, 2].flatMap(texts);
+    const all = await sendAtOnce(pages, 5);
     await Promise.all(pages.map((page) => waitForTexts(page, all)));
-    const [first, second, third] = await Promise.all(pages.map(messageTexts));
+    const [first, ...others] = await Promise.all(pages.map(messageIds));
     assert.equal(first!.length, all.length, 'each message exactly once');
-    assert.deepEqual(second, first);
-    assert.deepEqual(third, first);
+    for (const other of others) assert.deepEqual(other, first);
     // That order is the stream's id order.
-    const ids = await messageIds(pages[0]!);
-    const history = await (await fetch(`${node.url}/streams/race/messages?after=0-0&limit=100`)).json();
-    assert.deepEqual(ids, history.messages.map((message: { id: string }) => message.id));
-    assertNoProblems();
+    assert.deepEqual(first, await historyIds(node.url, 'race'));
+    noProblems();
   });
 
   it('XSS payloads arrive as text, live and after a reload; no script runs, no dialog fires', async () => {
@@ -153,7 +144,7 @@ describe('e2e: the chat page on one node', function () {
     await page.reload();
     await waitForStatus(page, 'live');
     await check();
-    assertNoProblems();
+    noProblems();
   });
 
   it('sticks to the bottom while reading the latest, and shows a marker instead of jumping when scrolled up', async () => {
@@ -181,7 +172,7 @@ describe('e2e: the chat page on one node', function () {
       const log = document.getElementById('log')!;
       return log.scrollHeight - log.scrollTop - log.clientHeight < 2;
     });
-    assertNoProblems();
+    noProblems();
   });
 
   it('a rejected post shows its error inline and keeps the text; so does a node that is gone', async () => {
@@ -213,7 +204,7 @@ describe('e2e: the chat page on one node', function () {
       await page.waitForFunction(() => /Could not reach the server/.test(document.getElementById('post-error')?.textContent ?? ''));
       assert.equal(await page.locator('#text').inputValue(), 'over the limit');
       // The browser reports the refused connections; nothing else may appear.
-      assertNoProblems(httpStatus(400), httpStatus(429), /ERR_CONNECTION_REFUSED|Failed to fetch|htmx:(sse:)?error/);
+      noProblems(httpStatus(400), httpStatus(429), NODE_DOWN);
     } finally {
       await limited.close();
     }
@@ -235,7 +226,7 @@ describe('e2e: the chat page on one node', function () {
     await page.locator('button.send').click();
     await page.locator('#post-error').waitFor();
     assert.equal(await page.locator('#post-error').textContent(), 'text is required');
-    assertNoProblems(httpStatus(400));
+    noProblems(httpStatus(400));
   });
 
   it('the landing page: join by name with the keyboard, see active streams, get an error for a bad name', async () => {
@@ -256,7 +247,7 @@ describe('e2e: the chat page on one node', function () {
     await page.goto(`${node.url}/join?stream=${encodeURIComponent('no spaces!')}`);
     assert.equal(await page.locator('#join-error').getAttribute('role'), 'alert');
     assert.equal(await page.locator('#join-name').inputValue(), 'no spaces!');
-    assertNoProblems(httpStatus(400));
+    noProblems(httpStatus(400));
   });
 
   it('keyboard only: every control is labelled, reachable with Tab, and shows a visible focus', async () => {
@@ -284,7 +275,7 @@ describe('e2e: the chat page on one node', function () {
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await waitForTexts(page, ['typed only']);
-    assertNoProblems();
+    noProblems();
   });
 
   it('writes screenshots of the chat and landing pages at phone and desktop widths', async () => {
@@ -313,6 +304,6 @@ describe('e2e: the chat page on one node', function () {
         await screenshot(page, `landing-${name}`);
       }
     }
-    assertNoProblems();
+    noProblems();
   });
 });

@@ -7,6 +7,8 @@ import type { Broker } from '../../server/broker/broker.js';
 import { MemoryBroker } from '../../server/broker/memory.js';
 import type { RunningNode } from '../../server/node.js';
 import {
+  NODE_DOWN,
+  assertNoProblems,
   launchBrowser,
   messageIds,
   messageTexts,
@@ -49,9 +51,6 @@ async function restartableNode(historySize = 1000, env: Record<string, string> =
   };
 }
 
-/** What the browser logs while its node is down: refused connections, and htmx saying so. */
-const NODE_DOWN = /ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|Failed to fetch|network error|htmx:sse:error/i;
-
 describe('e2e: resuming after a restart, a reopen or a long absence', function () {
   let browser: Browser;
   let contexts: WatchedContext[] = [];
@@ -67,8 +66,7 @@ describe('e2e: resuming after a restart, a reopen or a long absence', function (
     nodes.push(started);
     return started;
   };
-  const assertNoProblems = (...expected: RegExp[]) =>
-    assert.deepEqual(contexts.flatMap((watched) => watched.problems).filter((problem) => !expected.some((pattern) => pattern.test(problem))), []);
+  const noProblems = (...expected: RegExp[]) => assertNoProblems(contexts, ...expected);
 
   before(async () => {
     browser = await launchBrowser();
@@ -103,7 +101,7 @@ describe('e2e: resuming after a restart, a reopen or a long absence', function (
     assert.deepEqual(await messageTexts(page), expected);
     const history = await server.broker.history('restart', '0-0', 100);
     assert.deepEqual(await messageIds(page), history.messages.map((message) => message.id));
-    assertNoProblems(NODE_DOWN);
+    noProblems(NODE_DOWN);
   });
 
   it('a page reopened later shows the messages it missed, once each, then the live ones', async () => {
@@ -134,7 +132,7 @@ describe('e2e: resuming after a restart, a reopen or a long absence', function (
     await again.reload();
     await waitForStatus(again, 'live');
     assert.deepEqual(await messageTexts(again), ['missed 9', 'missed 10', 'missed 11', 'missed 12', 'live after reopening']);
-    assertNoProblems();
+    noProblems();
   });
 
   it('the browser goes offline: the indicator says so, and once back the page is live with nothing missed or doubled', async () => {
@@ -161,7 +159,7 @@ describe('e2e: resuming after a restart, a reopen or a long absence', function (
     });
     await page.waitForFunction(() => document.querySelectorAll('#messages li.msg').length === 3);
     assert.deepEqual(await messageTexts(page), ['online 1', 'sent while offline', 'online 2']);
-    assertNoProblems(NODE_DOWN, /ERR_INTERNET_DISCONNECTED/);
+    noProblems(NODE_DOWN, /ERR_INTERNET_DISCONNECTED/);
   });
 
   it('a page away longer than the history is told what it lost, then shows what is kept', async () => {
@@ -182,6 +180,6 @@ describe('e2e: resuming after a restart, a reopen or a long absence', function (
     const notice = page.locator('#messages li.notice');
     assert.match((await notice.textContent())!, /earlier messages were missed/);
     assert.equal(await page.locator('#messages > li').nth(1).getAttribute('class'), 'notice', 'the notice sits where the gap is');
-    assertNoProblems(NODE_DOWN);
+    noProblems(NODE_DOWN);
   });
 });

@@ -2,6 +2,7 @@
 // (playwright's own browser download cannot work here). One browser per test file, a fresh
 // context per test; every context records console errors, page errors and dialogs, so a test can
 // assert that none happened, and helpers wait on the page instead of sleeping.
+import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
@@ -59,6 +60,26 @@ export async function openContext(browser: Browser, options: BrowserContextOptio
   return { context, problems, newPage: () => context.newPage(), close: () => context.close() };
 }
 
+/**
+ * Fails with the list of problems in `contexts`, leaving out those matching `expected`: what a
+ * test caused on purpose (a 4xx the form shows, a node it stopped).
+ */
+export function assertNoProblems(contexts: WatchedContext[], ...expected: RegExp[]): void {
+  const problems = contexts.flatMap((watched) => watched.problems);
+  assert.deepEqual(problems.filter((problem) => !expected.some((pattern) => pattern.test(problem))), []);
+}
+
+/** The browser logs every 4xx/5xx answer as a console error; some are the point of a test. */
+export function httpStatus(status: number): RegExp {
+  return new RegExp(`^console error: Failed to load resource: the server responded with a status of ${status} `);
+}
+
+/**
+ * What the browser logs while its node is down: refused connections, a 503 from a node that is
+ * stopping or not yet connected to its broker, and htmx reporting those.
+ */
+export const NODE_DOWN = /ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|status of 503 \(Service Unavailable\)|Failed to fetch|network error|htmx:sse:error/i;
+
 /** Opens a stream page and waits until its live connection is up. */
 export async function openStream(context: WatchedContext, baseUrl: string, stream: string, query = ''): Promise<Page> {
   const page = await context.newPage();
@@ -100,6 +121,27 @@ export async function sendFromForm(page: Page, author: string, text: string): Pr
   await page.locator('#text').fill(text);
   await page.locator('#text').press('Enter');
   await page.waitForFunction(() => (document.getElementById('text') as HTMLTextAreaElement | null)?.value === '');
+}
+
+/**
+ * Every page sends `perPage` messages through its own form, all pages at once (each person one
+ * message after the other, as people type). Resolves with every text sent.
+ */
+export async function sendAtOnce(pages: Page[], perPage: number): Promise<string[]> {
+  const texts = pages.map((_, who) => Array.from({ length: perPage }, (_, index) => `sender ${who} message ${index}`));
+  await Promise.all(
+    pages.map(async (page, who) => {
+      for (const text of texts[who]!) await sendFromForm(page, `sender${who}`, text);
+    }),
+  );
+  return texts.flat();
+}
+
+/** The ids the stream retains, oldest first, from the JSON API. */
+export async function historyIds(baseUrl: string, stream: string): Promise<string[]> {
+  const response = await fetch(`${baseUrl}/streams/${encodeURIComponent(stream)}/messages?after=0-0&limit=1000`);
+  const body = (await response.json()) as { messages: { id: string }[] };
+  return body.messages.map((message) => message.id);
 }
 
 /** Posts through the JSON API, as another client would. */
