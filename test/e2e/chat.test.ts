@@ -197,6 +197,7 @@ describe('e2e: the chat page on one node', function () {
       assert.match((await page.locator('#post-error').textContent())!, /too many messages/);
       assert.equal(await page.locator('#text').inputValue(), 'over the limit');
       assert.equal(await page.evaluate(() => document.activeElement?.id), 'text');
+      await screenshot(page, 'chat-error-desktop');
 
       await limited.close();
       await waitForStatus(page, 'reconnecting');
