@@ -9,7 +9,7 @@ import { createBroker } from './broker/create.js';
 import type { Config } from './config.js';
 import { Hub } from './hub.js';
 import { eventStreamFastPath } from './routes/events.js';
-import { connectionRouter } from './sse/fast-path.js';
+import { connectionRouter } from './http/connection-router.js';
 import { WriteScheduler } from './sse/write-scheduler.js';
 
 export interface RunningNode {

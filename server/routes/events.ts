@@ -7,7 +7,7 @@ import { BrokerUnavailableError } from '../broker/broker.js';
 import { ApiError, apiError } from '../errors.js';
 import { SseConnection, viaSocket, type HeadWriter } from '../sse/connection.js';
 import { encodeRawResponse } from '../sse/frame.js';
-import type { RequestHead } from '../sse/request-head.js';
+import type { RequestHead } from '../http/request-head.js';
 import { parseFormat, parseLastEventId, parseStreamName, type StreamFormat } from '../validation.js';
 import type { AppContext } from './context.js';
 import { STATUS_CODES } from 'node:http';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseRequestHead } from '../../server/sse/request-head.js';
+import { parseRequestHead } from '../../server/http/request-head.js';
 
 const parse = (text: string, max = 4096) => parseRequestHead(Buffer.from(text, 'latin1'), max);
 
