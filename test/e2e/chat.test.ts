@@ -211,6 +211,21 @@ describe('e2e: the chat page on one node', function () {
     }
   });
 
+  it('an error page from a proxy never replaces the form: the error shows inline, the text stays', async () => {
+    const page = await openStream(await open(), node.url, 'proxy');
+    await page.route('**/streams/proxy/messages', (route) =>
+      route.fulfill({ status: 502, contentType: 'text/html', body: '<html><body><h1>502 Bad Gateway</h1></body></html>' }),
+    );
+    await page.locator('#author').fill('pat');
+    await page.locator('#text').fill('through a broken proxy');
+    await page.locator('#text').press('Enter');
+    await page.locator('#post-error').waitFor();
+    assert.match((await page.locator('#post-error').textContent())!, /Sending failed \(502\)/);
+    assert.equal(await page.locator('#text').inputValue(), 'through a broken proxy');
+    assert.equal(await page.locator('h1', { hasText: 'Bad Gateway' }).count(), 0);
+    noProblems(httpStatus(502));
+  });
+
   it('works with JavaScript off: a plain form post, then the page with the message', async () => {
     await postMessage(node.url, 'nojs', 'ann', 'before');
     const watched = await open({ ...DESKTOP, javaScriptEnabled: false });
