@@ -10,10 +10,12 @@ import type { Config } from './config.js';
 import { Hub } from './hub.js';
 import { eventStreamFastPath } from './routes/events.js';
 import { connectionRouter } from './http/connection-router.js';
+import { PostRateLimit } from './http/post-rate-limit.js';
+import { messagesFastPath } from './routes/messages-fast-path.js';
 import { WriteScheduler } from './sse/write-scheduler.js';
 
 export interface RunningNode {
-  /** The listening socket; connections go to the event-stream fast path or to Express. */
+  /** The listening socket; connections go to the raw fast paths or to Express. */
   server: Server;
   broker: Broker;
   hub: Hub;
@@ -37,16 +39,19 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   const hub = new Hub(broker, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, maxReplay: config.historySize, replayBacklogBytes: config.slowClientBytes / 2 }, logger);
   const scheduler = new WriteScheduler();
   let shuttingDown = false;
-  const context = { config, broker, hub, scheduler, logger, isShuttingDown: () => shuttingDown };
+  const postRateLimit = config.rateLimitPosts > 0 ? new PostRateLimit(config.rateLimitPosts, config.rateLimitWindowMs) : null;
+  const context = { config, broker, hub, scheduler, logger, postRateLimit, isShuttingDown: () => shuttingDown };
   const httpServer = createHttpServer(buildApp(context));
   // Event streams live for hours; only the request head has a deadline.
   httpServer.requestTimeout = 0;
   httpServer.headersTimeout = 20_000;
   httpServer.keepAliveTimeout = 5_000;
-  const server = createNetServer(
-    { noDelay: true },
-    connectionRouter(httpServer, eventStreamFastPath(context), { maxHeadBytes: 16 * 1024, headTimeoutMs: 20_000 }),
+  const router = connectionRouter(
+    httpServer,
+    { takeover: eventStreamFastPath(context), request: messagesFastPath(context, httpServer.keepAliveTimeout) },
+    { maxHeadBytes: 16 * 1024, headTimeoutMs: httpServer.headersTimeout, keepAliveTimeoutMs: httpServer.keepAliveTimeout },
   );
+  const server = createNetServer({ noDelay: true }, router.onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -70,12 +75,18 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
       scheduler.flushAll();
       // Keep-alive connections are closed as soon as they are idle; requests still running (a
       // POST mid-flight) get until the deadline, then are cut.
-      httpServer.closeIdleConnections();
-      const idleSweep = setInterval(() => httpServer.closeIdleConnections(), 100);
+      const closeIdle = () => {
+        httpServer.closeIdleConnections();
+        router.closeIdleConnections();
+      };
+      closeIdle();
+      const idleSweep = setInterval(closeIdle, 100);
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, config.shutdownTimeoutMs - 1000)).unref());
       await Promise.race([serverClosed, deadline]);
       clearInterval(idleSweep);
       httpServer.closeAllConnections();
+      router.closeAllConnections();
+      postRateLimit?.close();
       // Stops the HTTP server's connection checks; it never listened, so its error is expected.
       httpServer.close(() => {});
       await broker.close();

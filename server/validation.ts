@@ -64,6 +64,22 @@ export function parseMessageInput(schema: MessageSchema, body: unknown): Message
   return parsed.data;
 }
 
+/**
+ * The schema's result for a valid message, without zod: null for anything the schema might
+ * reject, which then goes through parseMessageInput for its exact error. The fast path's check;
+ * it must give what `schema.parse` gives for every input it accepts.
+ */
+export function quickMessageInput(body: unknown, limits: MessageLimits): MessageInput | null {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const { author: rawAuthor, text: rawText } = body as Record<string, unknown>;
+  if (typeof rawAuthor !== 'string' || typeof rawText !== 'string') return null;
+  const author = rawAuthor.replace(/\s+/g, ' ').trim();
+  const text = rawText.replace(/\r\n?/g, '\n').replace(/[\0]/g, '').trim();
+  if (author.length < 1 || author.length > limits.maxAuthorChars) return null;
+  if (text.length < 1 || text.length > limits.maxTextChars) return null;
+  return { author, text };
+}
+
 export function parseHistoryQuery(query: Record<string, unknown>, maxLimit: number): { after: string | null; limit: number } {
   const after = parseLastEventId(query.after);
   const rawLimit = query.limit;

@@ -1,9 +1,11 @@
-// Parses the head of an HTTP/1.x request from raw bytes: enough for the event-stream fast path
-// to recognise `GET /streams/:stream/events` and read its query and Last-Event-ID. Pure; anything
-// unusual is reported as `other` so the full HTTP server handles it.
+// Parses the head of an HTTP/1.x request from raw bytes: enough for the fast paths to recognise
+// their requests (`GET /streams/:stream/events`, `POST /streams/:stream/messages`) and read what
+// they need. Pure; anything unusual is reported as `other` so the full HTTP server handles it.
 
 export interface RequestHead {
   method: string;
+  /** '1.0' or '1.1': decides whether the connection stays open by default. */
+  version: '1.0' | '1.1';
   path: string;
   query: URLSearchParams;
   /** Lower-cased names; a repeated header makes the head `other`. */
@@ -16,13 +18,16 @@ export type HeadResult =
   | { kind: 'other' };
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Control characters Node's parser rejects in a header value (tab is allowed): such a request is
+// left to the HTTP server so it gets Node's own 400.
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult {
   const end = data.indexOf('\r\n\r\n');
   if (end < 0) return data.length >= maxHeadBytes ? { kind: 'other' } : { kind: 'incomplete' };
   if (end > maxHeadBytes) return { kind: 'other' };
   const lines = data.toString('latin1', 0, end).split('\r\n');
-  const requestLine = /^([A-Z]+) (\/[^ ]*) HTTP\/1\.[01]$/.exec(lines[0]!);
+  const requestLine = /^([A-Z]+) (\/[^ ]*) HTTP\/1\.([01])$/.exec(lines[0]!);
   if (!requestLine) return { kind: 'other' };
   const headers = new Map<string, string>();
   for (let index = 1; index < lines.length; index++) {
@@ -31,7 +36,9 @@ export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult
     if (colon <= 0) return { kind: 'other' };
     const name = line.slice(0, colon).toLowerCase();
     if (!TOKEN.test(name) || headers.has(name)) return { kind: 'other' };
-    headers.set(name, line.slice(colon + 1).trim());
+    const value = line.slice(colon + 1).trim();
+    if (BAD_VALUE.test(value)) return { kind: 'other' };
+    headers.set(name, value);
   }
   const target = requestLine[2]!;
   const mark = target.indexOf('?');
@@ -43,7 +50,7 @@ export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult
   }
   return {
     kind: 'head',
-    head: { method: requestLine[1]!, path, query: new URLSearchParams(mark < 0 ? '' : target.slice(mark + 1)), headers },
+    head: { method: requestLine[1]!, version: requestLine[3] === '0' ? '1.0' : '1.1', path, query: new URLSearchParams(mark < 0 ? '' : target.slice(mark + 1)), headers },
     length: end + 4,
   };
 }

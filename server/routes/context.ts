@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../broker/broker.js';
 import type { Config } from '../config.js';
 import type { Hub } from '../hub.js';
+import type { PostRateLimit } from '../http/post-rate-limit.js';
 import type { WriteScheduler } from '../sse/write-scheduler.js';
 
 export interface AppContext {
@@ -11,6 +12,8 @@ export interface AppContext {
   hub: Hub;
   scheduler: WriteScheduler;
   logger: Logger;
+  /** One count per client for both ways a post arrives; null when RATE_LIMIT_POSTS is 0. */
+  postRateLimit: PostRateLimit | null;
   /** True once shutdown began: new streams are refused so clients go to another node. */
   isShuttingDown(): boolean;
 }

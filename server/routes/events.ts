@@ -1,7 +1,7 @@
 // A stream's event stream, `GET /streams/:stream/events`: validated once, then the viewer joins
 // the Hub. Served two ways with the same logic: by the Express route (a request on a connection
-// the HTTP server already holds) and by the fast path (a fresh connection whose first request is
-// this one, served on the raw socket with no HTTP objects kept per viewer).
+// the HTTP server already holds) and by the fast path (a raw connection whose next request is this
+// one with nothing owed before it, see http/connection-router.ts; no HTTP objects kept per viewer).
 import type { Socket } from 'node:net';
 import { BrokerUnavailableError } from '../broker/broker.js';
 import { ApiError, apiError } from '../errors.js';
@@ -54,17 +54,18 @@ export async function openEventStream(context: AppContext, request: EventStreamR
 const PATH = /^\/streams\/([^/]+)\/events$/;
 
 /**
- * The fast path's handler: takes the connection when its first request is a plain, valid event
- * stream request, and says no otherwise (bad input, other routes, request bodies), leaving those
- * to Express so every error answer comes from one place.
+ * The fast path's handler: says how to start a plain, valid event stream request on the raw
+ * socket, and null otherwise (bad input, other routes, request bodies), leaving those to Express
+ * so every error answer comes from one place.
  */
-export function eventStreamFastPath(context: AppContext): (socket: Socket, head: RequestHead) => boolean {
-  return (socket, head) => {
+export function eventStreamFastPath(context: AppContext): (head: RequestHead) => ((socket: Socket) => void) | null {
+  return (head) => {
+    if (head.method !== 'GET') return null;
     const match = PATH.exec(head.path);
-    if (!match || head.method !== 'GET' || context.isShuttingDown()) return false;
+    if (!match || context.isShuttingDown()) return null;
     const { headers, query } = head;
-    if (headers.has('content-length') || headers.has('transfer-encoding') || headers.has('upgrade') || headers.has('expect')) return false;
-    if (query.getAll('format').length > 1 || query.getAll('lastEventId').length > 1) return false;
+    if (headers.has('content-length') || headers.has('transfer-encoding') || headers.has('upgrade') || headers.has('expect')) return null;
+    if (query.getAll('format').length > 1 || query.getAll('lastEventId').length > 1) return null;
     let request: EventStreamRequest;
     try {
       request = parseEventStreamRequest({
@@ -74,17 +75,18 @@ export function eventStreamFastPath(context: AppContext): (socket: Socket, head:
         lastEventIdQuery: query.get('lastEventId') ?? undefined,
       });
     } catch {
-      return false;
+      return null;
     }
-    // The client sends nothing more on an event stream; reading keeps its FIN from going unseen.
-    socket.on('data', ignore);
-    socket.on('end', () => socket.destroy());
-    openEventStream(context, request, socket, viaSocket(socket)).catch((error: unknown) => {
-      const failure = error instanceof ApiError ? error : apiError('internal');
-      if (!(error instanceof ApiError)) context.logger.error({ err: error }, 'event stream failed to open');
-      socket.end(encodeRawResponse(failure.status, STATUS_CODES[failure.status] ?? 'Error', failure.toJSON()));
-    });
-    return true;
+    return (socket) => {
+      // The client sends nothing more on an event stream; reading keeps its FIN from going unseen.
+      socket.on('data', ignore);
+      socket.on('end', () => socket.destroy());
+      openEventStream(context, request, socket, viaSocket(socket)).catch((error: unknown) => {
+        const failure = error instanceof ApiError ? error : apiError('internal');
+        if (!(error instanceof ApiError)) context.logger.error({ err: error }, 'event stream failed to open');
+        socket.end(encodeRawResponse(failure.status, STATUS_CODES[failure.status] ?? 'Error', failure.toJSON()));
+      });
+    };
   };
 }
 

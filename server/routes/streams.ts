@@ -88,16 +88,19 @@ export function streamRoutes(context: AppContext): Router {
     res.json({ stream, messages: page.messages, gap: page.gap, lost: page.lost });
   });
 
-  const limiter =
-    config.rateLimitPosts > 0
-      ? rateLimit({
-          windowMs: config.rateLimitWindowMs,
-          limit: config.rateLimitPosts,
-          standardHeaders: 'draft-8',
-          legacyHeaders: false,
-          handler: (_req, _res, next) => next(apiError('rate_limited')),
-        })
-      : (_req: Request, _res: Response, next: NextFunction) => next();
+  const { postRateLimit } = context;
+  const limiter = postRateLimit
+    ? rateLimit({
+        windowMs: postRateLimit.windowMs,
+        limit: postRateLimit.limit,
+        // The count is shared with the raw POST fast path (routes/messages-fast-path.ts).
+        store: postRateLimit,
+        identifier: postRateLimit.identifier,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        handler: (_req, _res, next) => next(apiError('rate_limited')),
+      })
+    : (_req: Request, _res: Response, next: NextFunction) => next();
 
   const parseJson = express.json({ limit: config.maxBodyBytes, type: JSON_TYPE });
   const parseForm = express.urlencoded({ limit: config.maxBodyBytes, extended: false, parameterLimit: 20, type: FORM_TYPE });

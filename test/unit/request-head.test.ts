@@ -3,16 +3,22 @@ import { parseRequestHead } from '../../server/http/request-head.js';
 
 const parse = (text: string, max = 4096) => parseRequestHead(Buffer.from(text, 'latin1'), max);
 
-describe('request head parsing (event-stream fast path)', () => {
+describe('request head parsing (raw fast paths)', () => {
   it('reads method, decoded path, query and lower-cased headers', () => {
     const result = parse('GET /streams/a%2Eb/events?format=html&lastEventId=5-1 HTTP/1.1\r\nHost: x\r\nLast-Event-ID:  7-0 \r\n\r\n');
     assert.equal(result.kind, 'head');
     if (result.kind !== 'head') return;
     assert.equal(result.head.method, 'GET');
+    assert.equal(result.head.version, '1.1');
     assert.equal(result.head.path, '/streams/a.b/events');
     assert.equal(result.head.query.get('format'), 'html');
     assert.equal(result.head.headers.get('last-event-id'), '7-0');
     assert.equal(result.length, Buffer.byteLength('GET /streams/a%2Eb/events?format=html&lastEventId=5-1 HTTP/1.1\r\nHost: x\r\nLast-Event-ID:  7-0 \r\n\r\n'));
+  });
+
+  it('tells HTTP/1.0 from HTTP/1.1', () => {
+    const result = parse('POST /streams/a/messages HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}');
+    assert.ok(result.kind === 'head' && result.head.version === '1.0' && result.length === result.head.path.length + 37);
   });
 
   it('waits for the rest of a head split across packets, up to the size bound', () => {
@@ -29,6 +35,8 @@ describe('request head parsing (event-stream fast path)', () => {
       'GET /x HTTP/1.1\r\nA: 1\r\na: 2\r\n\r\n',
       'GET /x HTTP/1.1\r\nBad Name: 1\r\n\r\n',
       'GET /%E0%A4%A HTTP/1.1\r\n\r\n',
+      'GET /x HTTP/1.1\r\nA: one\x00two\r\n\r\n',
+      'GET /x HTTP/1.1\r\nA: one\x7f\r\n\r\n',
     ]) {
       assert.deepEqual(parse(text), { kind: 'other' }, JSON.stringify(text));
     }

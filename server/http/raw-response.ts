@@ -1,0 +1,45 @@
+// Responses of the raw fast paths as the exact text Node's HTTP server and Express would send for
+// the same request: status line, the route's headers, Content-Type, Content-Length, Date and the
+// connection headers, in that order. Pure apart from the clock read for Date.
+import { STATUS_CODES } from 'node:http';
+
+export interface RawResponseOptions {
+  status: number;
+  /** Header lines the route adds before Content-Type, each ending in CRLF. */
+  headerLines: string;
+  /** The JSON body text. */
+  json: string;
+  keepAlive: boolean;
+  /** The HTTP server's keepAliveTimeout, advertised as Node does (`Keep-Alive: timeout=5`). */
+  keepAliveTimeoutMs: number;
+}
+
+export function renderJsonResponse(options: RawResponseOptions, now = Date.now()): string {
+  const connection = options.keepAlive
+    ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}\r\n`
+    : 'Connection: close\r\n';
+  return (
+    `HTTP/1.1 ${options.status} ${STATUS_CODES[options.status] ?? 'Unknown'}\r\n` +
+    options.headerLines +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(options.json)}\r\n` +
+    `Date: ${httpDate(now)}\r\n` +
+    connection +
+    '\r\n' +
+    options.json
+  );
+}
+
+// Node formats Date once a second too; toUTCString per response would cost more than the rest
+// of the head.
+let dateSecond = -1;
+let dateText = '';
+
+export function httpDate(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
+}

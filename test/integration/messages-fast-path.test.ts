@@ -1,0 +1,191 @@
+// The raw POST fast path against Express: the same answers byte for byte (apart from ids, times
+// and Date), pipelined requests answered in order, a connection that moves from the fast path to
+// Express mid-way, one rate limit across both paths, and nothing accepted lost.
+import assert from 'node:assert/strict';
+import { BrokerUnavailableError } from '../../server/broker/broker.js';
+import { MemoryBroker } from '../../server/broker/memory.js';
+import type { RunningNode } from '../../server/node.js';
+import { startTestNode } from '../helpers/node.js';
+import { jsonPost, openRaw, rawRequest, type RawResponse } from '../helpers/raw-http.js';
+
+/** Status, headers in order (Date dropped) and body, with ids and times made comparable. */
+function comparable(response: RawResponse): string {
+  const normalise = (text: string) => text.replace(/\d{13}-\d+/g, 'ID').replace(/"ts":\d+/g, '"ts":TS');
+  const headers = response.headers.filter(([name]) => name !== 'date').map(([name, value]) => `${name}: ${normalise(value)}`);
+  return [String(response.status), ...headers, '', normalise(response.body)].join('\n');
+}
+
+/** Sends `bytes` on a fresh connection: the responses, and whether the server then closed it. */
+async function exchange(url: string, bytes: string, count = 1): Promise<{ responses: RawResponse[]; closed: boolean }> {
+  const connection = await openRaw(url);
+  try {
+    connection.send(bytes);
+    const responses = await connection.responses(count);
+    const closed = await Promise.race([connection.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 150))]);
+    return { responses, closed };
+  } finally {
+    connection.close();
+  }
+}
+
+const chunked = (stream: string, body: string) =>
+  `POST /streams/${stream}/messages HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+
+const CASES: [string, string][] = [
+  ['a valid post', jsonPost('lobby', '{"author":"ada","text":"hello"}')],
+  ['charset=utf-8', jsonPost('lobby', '{"author":"ada","text":"hello"}', { 'Content-Type': 'application/json; charset=utf-8' })],
+  ['charset=UTF-8', jsonPost('lobby', '{"author":"ada","text":"hello"}', { 'Content-Type': 'application/json;charset=UTF-8' })],
+  ['whitespace, CRLF and NUL normalised', jsonPost('lobby', JSON.stringify({ author: '  ada \t lovelace ', text: ' a\r\nb\rc\0d ' }))],
+  ['unicode and extra fields', jsonPost('a.b-c_9', JSON.stringify({ author: 'Zoë', text: 'héllo ✓ 🎉', extra: 1 }))],
+  ['limits reached exactly', jsonPost('lobby', JSON.stringify({ author: 'a'.repeat(50), text: 'x'.repeat(2000) }))],
+  ['leading whitespace before the object', jsonPost('lobby', ' \n{"author":"a","text":"b"}')],
+  ['Connection: close', jsonPost('lobby', '{"author":"a","text":"b"}', { Connection: 'close' })],
+  ['HTTP/1.0', rawRequest('POST', '/streams/lobby/messages', { 'Content-Type': 'application/json' }, '{"author":"a","text":"b"}', '1.0')],
+  ['malformed JSON', jsonPost('lobby', '{"author":')],
+  ['a JSON string', jsonPost('lobby', '"just a string"')],
+  ['a JSON array', jsonPost('lobby', '[1,2]')],
+  ['null', jsonPost('lobby', 'null')],
+  ['an empty body', jsonPost('lobby', '')],
+  ['a byte-order mark', jsonPost('lobby', '\ufeff{"author":"a","text":"b"}')],
+  ['missing text', jsonPost('lobby', '{"author":"a"}')],
+  ['an empty object', jsonPost('lobby', '{}')],
+  ['a number as author', jsonPost('lobby', '{"author":1,"text":"x"}')],
+  ['author blank after trimming', jsonPost('lobby', '{"author":"   ","text":"x"}')],
+  ['author too long', jsonPost('lobby', JSON.stringify({ author: 'a'.repeat(51), text: 'x' }))],
+  ['text too long', jsonPost('lobby', JSON.stringify({ author: 'a', text: 'x'.repeat(2001) }))],
+  ['a body over MAX_BODY_BYTES', jsonPost('lobby', JSON.stringify({ author: 'a', text: 'x'.repeat(17 * 1024) }))],
+  ['a bad stream name', jsonPost('-dash', '{"author":"a","text":"b"}')],
+  ['an encoded bad stream name', jsonPost('has%20space', '{"author":"a","text":"b"}')],
+  ['text/plain', jsonPost('lobby', '{"author":"a","text":"b"}', { 'Content-Type': 'text/plain' })],
+  ['another charset', jsonPost('lobby', '{"author":"a","text":"b"}', { 'Content-Type': 'application/json; charset=latin1' })],
+  ['a chunked body', chunked('lobby', '{"author":"a","text":"chunked"}')],
+  ['a form post', rawRequest('POST', '/streams/lobby/messages', { 'Content-Type': 'application/x-www-form-urlencoded' }, 'author=a&text=b')],
+  ['an htmx form post', rawRequest('POST', '/streams/lobby/messages', { 'Content-Type': 'application/x-www-form-urlencoded', 'HX-Request': 'true' }, 'author=a&text=b')],
+];
+
+describe('one node: the raw POST fast path', function () {
+  let fast: RunningNode;
+  let express: RunningNode;
+  before(async () => {
+    fast = await startTestNode();
+    // Behind a proxy the node leaves every post to Express: the reference answers.
+    express = await startTestNode({ TRUST_PROXY_HOPS: '1' });
+  });
+  after(async () => {
+    await fast.close();
+    await express.close();
+  });
+
+  for (const [name, bytes] of CASES) {
+    it(`answers as Express does: ${name}`, async () => {
+      const viaFast = await exchange(fast.url, bytes);
+      const viaExpress = await exchange(express.url, bytes);
+      assert.equal(comparable(viaFast.responses[0]!), comparable(viaExpress.responses[0]!));
+      assert.equal(viaFast.closed, viaExpress.closed, 'closes the connection alike');
+    });
+  }
+
+  it('answers as Express does when the broker is down (503)', async () => {
+    const downBroker = () => {
+      const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+      broker.publish = async () => {
+        throw new BrokerUnavailableError();
+      };
+      return broker;
+    };
+    const downFast = await startTestNode({}, { broker: downBroker() });
+    const downExpress = await startTestNode({ TRUST_PROXY_HOPS: '1' }, { broker: downBroker() });
+    try {
+      const bytes = jsonPost('lobby', '{"author":"a","text":"b"}');
+      const [viaFast] = (await exchange(downFast.url, bytes)).responses;
+      const [viaExpress] = (await exchange(downExpress.url, bytes)).responses;
+      assert.equal(viaFast!.status, 503);
+      assert.equal(comparable(viaFast!), comparable(viaExpress!));
+    } finally {
+      await downFast.close();
+      await downExpress.close();
+    }
+  });
+
+  it('answers pipelined posts in order, then hands the connection to Express mid-way, losing nothing', async () => {
+    const connection = await openRaw(fast.url);
+    try {
+      const texts = Array.from({ length: 50 }, (_, index) => `m${index}`);
+      connection.send(
+        texts.map((text) => jsonPost('pipe', JSON.stringify({ author: 'p', text }))).join('') +
+          rawRequest('GET', '/healthz') +
+          rawRequest('POST', '/streams/pipe/messages', { 'Content-Type': 'application/x-www-form-urlencoded' }, 'author=p&text=form') +
+          jsonPost('pipe', '{"author":"p","text":"after"}'),
+      );
+      const responses = await connection.responses(53);
+      const posted = responses.slice(0, 50).map((response) => JSON.parse(response.body) as { id: string; text: string });
+      assert.deepEqual(responses.slice(0, 50).map((response) => response.status), texts.map(() => 201));
+      assert.deepEqual(posted.map((message) => message.text), texts, 'responses in request order');
+      assert.equal(responses[50]!.status, 200);
+      assert.equal(JSON.parse(responses[50]!.body).status, 'ok');
+      assert.equal(responses[51]!.status, 303);
+      assert.equal(responses[52]!.status, 201);
+      const history = await (await fetch(`${fast.url}/streams/pipe/messages?limit=100`)).json() as { messages: { id: string; text: string }[] };
+      assert.deepEqual(history.messages.map((message) => message.text), [...texts, 'form', 'after'], 'every accepted post stored, in order');
+      assert.deepEqual(history.messages.slice(0, 50).map((message) => message.id), posted.map((message) => message.id));
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('keeps a connection alive across posts sent one at a time, then opens an event stream on it', async () => {
+    const connection = await openRaw(fast.url);
+    try {
+      for (const text of ['one', 'two']) {
+        connection.send(jsonPost('alive', JSON.stringify({ author: 'a', text })));
+        const [response] = await connection.responses(1);
+        assert.equal(response!.status, 201);
+        assert.equal(response!.header('connection'), 'keep-alive');
+      }
+      connection.send(rawRequest('GET', '/streams/alive/events', { 'Last-Event-ID': '0-0' }));
+      const [head] = await connection.responses(1);
+      assert.equal(head!.status, 200);
+      assert.match(head!.header('content-type')!, /^text\/event-stream/);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('closes after a post that asks for it and reads nothing after it', async () => {
+    const connection = await openRaw(fast.url);
+    try {
+      connection.send(jsonPost('closing', '{"author":"a","text":"last"}', { Connection: 'close' }) + jsonPost('closing', '{"author":"a","text":"ignored"}'));
+      const [response] = await connection.responses(1);
+      assert.equal(response!.header('connection'), 'close');
+      await connection.closed;
+      const history = await (await fetch(`${fast.url}/streams/closing/messages`)).json() as { messages: { text: string }[] };
+      assert.deepEqual(history.messages.map((message) => message.text), ['last']);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('counts posts on both paths against one rate limit per client', async () => {
+    const limited = await startTestNode({ RATE_LIMIT_POSTS: '3', RATE_LIMIT_WINDOW_MS: '60000' });
+    try {
+      const form = rawRequest('POST', '/streams/rl/messages', { 'Content-Type': 'application/x-www-form-urlencoded' }, 'author=a&text=form');
+      const json = jsonPost('rl', '{"author":"a","text":"json"}');
+      // Express first (the form post), then the fast path on a fresh connection.
+      const first = await exchange(limited.url, form);
+      assert.equal(first.responses[0]!.status, 303);
+      assert.match(first.responses[0]!.header('ratelimit')!, /r=2;/);
+      const [second, third, fourth] = (await exchange(limited.url, json + json + json, 3)).responses;
+      assert.deepEqual([second!.status, third!.status, fourth!.status], [201, 201, 429]);
+      assert.match(second!.header('ratelimit')!, /r=1;/);
+      assert.match(third!.header('ratelimit')!, /r=0;/);
+      assert.equal(JSON.parse(fourth!.body).error.code, 'rate_limited');
+      assert.ok(fourth!.header('retry-after'));
+      const [again] = (await exchange(limited.url, form)).responses;
+      assert.equal(again!.status, 429);
+      const history = await (await fetch(`${limited.url}/streams/rl/messages`)).json() as { messages: { text: string }[] };
+      assert.deepEqual(history.messages.map((message) => message.text), ['form', 'json', 'json']);
+    } finally {
+      await limited.close();
+    }
+  });
+});
