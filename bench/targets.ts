@@ -127,7 +127,10 @@ function nodeCommand(name: TargetName, port: number, nodeIndex: number, options:
   if (options.redisNodes) env.REDIS_CLUSTER_NODES = options.redisNodes;
   else delete env.REDIS_CLUSTER_NODES;
   delete env.REDIS_URL;
-  return { command: process.execPath, args: [name === 'sse-chat' ? sseChatMain : naiveMain], env };
+  // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`: flags for the Node servers only
+  // (NODE_OPTIONS would reach the load generator too, and refuses --cpu-prof).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return { command: process.execPath, args: [...nodeArgs, name === 'sse-chat' ? sseChatMain : naiveMain], env };
 }
 
 export async function startServer(name: TargetName, options: StartOptions): Promise<RunningServer> {
