@@ -22,6 +22,9 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // left to the HTTP server so it gets Node's own 400.
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
+/** Shared by every head without a query string; the fast paths only read it. */
+const NO_QUERY: URLSearchParams = new URLSearchParams();
+
 export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult {
   const end = data.indexOf('\r\n\r\n');
   if (end < 0) return data.length >= maxHeadBytes ? { kind: 'other' } : { kind: 'incomplete' };
@@ -43,14 +46,17 @@ export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult
   const target = requestLine[2]!;
   const mark = target.indexOf('?');
   let path = mark < 0 ? target : target.slice(0, mark);
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    return { kind: 'other' };
+  // Most paths have nothing to decode; decodeURIComponent is one of the costlier steps per post.
+  if (path.includes('%')) {
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      return { kind: 'other' };
+    }
   }
   return {
     kind: 'head',
-    head: { method: requestLine[1]!, version: requestLine[3] === '0' ? '1.0' : '1.1', path, query: new URLSearchParams(mark < 0 ? '' : target.slice(mark + 1)), headers },
+    head: { method: requestLine[1]!, version: requestLine[3] === '0' ? '1.0' : '1.1', path, query: mark < 0 ? NO_QUERY : new URLSearchParams(target.slice(mark + 1)), headers },
     length: end + 4,
   };
 }

@@ -39,12 +39,16 @@ function singleLine(value: string): string {
   return value.replace(/[\r\n\0]/g, '');
 }
 
+const LINE_BREAK = /[\r\n]/;
+
 export function encodeEvent(event: SseEvent): Buffer {
   let text = '';
   if (event.id !== undefined) text += `id: ${singleLine(event.id)}\n`;
   if (event.event !== undefined) text += `event: ${singleLine(event.event)}\n`;
   // A data value spanning lines is sent as one `data:` line each; the client joins them with \n.
-  for (const line of event.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
+  // JSON never spans lines (JSON.stringify escapes CR and LF), so the usual case skips the split.
+  if (!LINE_BREAK.test(event.data)) text += `data: ${event.data}\n`;
+  else for (const line of event.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
   return Buffer.from(`${text}\n`, 'utf8');
 }
 
