@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiError, apiError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
 import { bodyError, streamRoutes } from './routes/streams.js';
 import type { AppContext } from './routes/context.js';
@@ -24,6 +25,7 @@ export function buildApp(context: AppContext): express.Express {
   app.use('/vendor', express.static(htmxDist, { maxAge: '1h', index: false }));
   app.use('/static', express.static(publicDir, { maxAge: '5m', index: false }));
   app.use(healthRoutes(context));
+  app.use(metricsRoutes(context));
   app.use(pageRoutes(context));
   app.use(streamRoutes(context));
 

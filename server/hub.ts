@@ -40,7 +40,20 @@ export interface HubOptions {
   replayBacklogBytes: number;
 }
 
+/** Running totals since the node started, read by /metrics. */
+export interface HubStats {
+  /** Messages the broker delivered to this node (one per message, whatever the viewers). */
+  messages: number;
+  /** Frames queued to viewers: messages times the viewers that got them. */
+  deliveries: number;
+  /** Viewers cut off because their unsent bytes passed SLOW_CLIENT_BYTES. */
+  slowViewersCut: number;
+  /** Times viewers were told (event: reset) that messages were lost to them. */
+  resets: number;
+}
+
 export class Hub {
+  readonly stats: HubStats = { messages: 0, deliveries: 0, slowViewersCut: 0, resets: 0 };
   private readonly rooms = new Map<string, Room>();
   private readonly heartbeat: NodeJS.Timeout;
   private closed = false;
@@ -65,7 +78,10 @@ export class Hub {
     const room = this.room(stream);
     const viewer: Viewer = { connection, format, pending: [] };
     room.viewers.add(viewer);
-    connection.onClose(() => this.leave(room, viewer));
+    connection.onClose((reason) => {
+      if (reason === 'slow') this.stats.slowViewersCut += 1;
+      this.leave(room, viewer);
+    });
     try {
       await room.subscription;
       connection.open();
@@ -93,6 +109,11 @@ export class Hub {
     return count;
   }
 
+  /** Streams this node holds a broker subscription for (lingering ones included). */
+  get subscribedCount(): number {
+    return this.rooms.size;
+  }
+
   /** Is the broker subscribed to this stream on behalf of this node? */
   isSubscribed(stream: string): boolean {
     return this.rooms.has(stream);
@@ -114,7 +135,10 @@ export class Hub {
     let first = true;
     while (remaining > 0 && viewer.connection.isOpen) {
       const page = await this.broker.history(stream, after, Math.min(remaining, 1000));
-      if (first && page.gap) viewer.connection.send(encodeReset(page.lost));
+      if (first && page.gap) {
+        viewer.connection.send(encodeReset(page.lost));
+        this.stats.resets += 1;
+      }
       first = false;
       for (const message of page.messages) {
         // A long replay is paced by the socket, so it never trips the slow-viewer bound itself.
@@ -144,6 +168,7 @@ export class Hub {
       onGap: ({ lost }) => {
         const frame = encodeReset(lost);
         for (const viewer of room.viewers) viewer.connection.send(frame);
+        this.stats.resets += room.viewers.size;
       },
     });
     // A failed subscribe must not leave a room that later viewers would wait on forever.
@@ -159,6 +184,8 @@ export class Hub {
     // Encoded at most once per format, whatever the number of viewers.
     let json: Buffer | null = null;
     let html: Buffer | null = null;
+    this.stats.messages += 1;
+    this.stats.deliveries += room.viewers.size;
     for (const viewer of room.viewers) {
       if (viewer.pending) {
         viewer.pending.push(message);
