@@ -188,4 +188,19 @@ describe('one node: the raw POST fast path', function () {
       await limited.close();
     }
   });
+
+  it('closes an idle kept-alive connection at shutdown without waiting for its keep-alive timeout', async () => {
+    const stopping = await startTestNode({ SHUTDOWN_TIMEOUT_MS: '8000' });
+    const connection = await openRaw(stopping.url);
+    try {
+      connection.send(jsonPost('bye', '{"author":"a","text":"b"}'));
+      assert.equal((await connection.responses(1))[0]!.status, 201);
+      const startedAt = Date.now();
+      await stopping.close();
+      assert.ok(Date.now() - startedAt < 2000, `closed in ${Date.now() - startedAt} ms`);
+      await connection.closed;
+    } finally {
+      connection.close();
+    }
+  });
 });
