@@ -151,6 +151,59 @@ describe('one node: the raw POST fast path', function () {
     }
   });
 
+  it('hands the connection to Express only after the posts owed before it are answered, slow broker or not', async () => {
+    const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+    const publish = broker.publish.bind(broker);
+    let delayMs = 80;
+    // Each publish slower than the one after it: answers become ready in reverse order.
+    broker.publish = async (stream, input) => {
+      const message = await publish(stream, input);
+      await new Promise((resolve) => setTimeout(resolve, (delayMs -= 20)));
+      return message;
+    };
+    const slow = await startTestNode({}, { broker });
+    const connection = await openRaw(slow.url);
+    try {
+      connection.send(
+        jsonPost('slow', '{"author":"a","text":"one"}') +
+          jsonPost('slow', '{"author":"a","text":"two"}') +
+          jsonPost('slow', '{"author":"a","text":"three"}') +
+          rawRequest('GET', '/healthz') +
+          jsonPost('slow', '{"author":"a","text":"four"}'),
+      );
+      const responses = await connection.responses(5);
+      assert.deepEqual(responses.map((response) => response.status), [201, 201, 201, 200, 201]);
+      assert.deepEqual([0, 1, 2, 4].map((index) => JSON.parse(responses[index]!.body).text), ['one', 'two', 'three', 'four']);
+    } finally {
+      connection.close();
+      await slow.close();
+    }
+  });
+
+  it('reads a head and a body that arrive in pieces, also behind a pipelined post', async () => {
+    const connection = await openRaw(fast.url);
+    try {
+      const first = jsonPost('pieces', '{"author":"a","text":"one"}');
+      const second = jsonPost('pieces', '{"author":"a","text":"two"}');
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 30));
+      // The first request whole plus half of the second's head, then the rest byte by byte in
+      // three writes: mid-head, end of head, the body.
+      const cut = second.indexOf('\r\n') + 5;
+      const bodyStart = second.indexOf('\r\n\r\n') + 4;
+      connection.send(first + second.slice(0, cut));
+      await pause();
+      connection.send(second.slice(cut, bodyStart));
+      await pause();
+      connection.send(second.slice(bodyStart, bodyStart + 5));
+      await pause();
+      connection.send(second.slice(bodyStart + 5));
+      const responses = await connection.responses(2);
+      assert.deepEqual(responses.map((response) => [response.status, JSON.parse(response.body).text]), [[201, 'one'], [201, 'two']]);
+    } finally {
+      connection.close();
+    }
+  });
+
   it('closes after a post that asks for it and reads nothing after it', async () => {
     const connection = await openRaw(fast.url);
     try {
