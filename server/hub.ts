@@ -21,6 +21,12 @@ interface Viewer {
   format: StreamFormat;
   /** Live messages that arrived while this viewer's history was being read; null once live. */
   pending: Message[] | null;
+  /**
+   * The last id a resuming viewer was sent from history, while the broker's live delivery has
+   * not yet passed it: live delivery may lag behind the log (Redis pub/sub behind XRANGE), so a
+   * message can reach the Hub after the history read already gave it to this viewer.
+   */
+  sentThrough: string | null;
 }
 
 interface Room {
@@ -76,7 +82,7 @@ export class Hub {
   async join(stream: string, connection: SseConnection, format: StreamFormat, lastEventId: string | null): Promise<void> {
     if (this.closed) throw new Error('hub is closed');
     const room = this.room(stream);
-    const viewer: Viewer = { connection, format, pending: [] };
+    const viewer: Viewer = { connection, format, pending: [], sentThrough: null };
     room.viewers.add(viewer);
     connection.onClose((reason) => {
       if (reason === 'slow') this.stats.slowViewersCut += 1;
@@ -93,6 +99,8 @@ export class Hub {
     const buffered = viewer.pending ?? [];
     viewer.pending = null;
     for (const message of buffered) connection.send(encodeMessage(message, format));
+    // Buffered messages are newer than the history; once one is sent, live delivery is past it.
+    if (buffered.length > 0) viewer.sentThrough = null;
   }
 
   /** Streams with viewers on this node, busiest first. */
@@ -151,8 +159,9 @@ export class Hub {
       remaining -= page.messages.length;
       if (page.messages.length < 1000) break;
     }
-    // Live messages buffered meanwhile may already be in the history just sent.
+    // Live messages buffered meanwhile, or still to come, may already be in the history just sent.
     viewer.pending = (viewer.pending ?? []).filter((message) => compareIdText(message.id, after) > 0);
+    viewer.sentThrough = after;
   }
 
   private room(stream: string): Room {
@@ -189,7 +198,13 @@ export class Hub {
     for (const viewer of room.viewers) {
       if (viewer.pending) {
         viewer.pending.push(message);
-      } else if (viewer.format === 'json') {
+        continue;
+      }
+      if (viewer.sentThrough !== null) {
+        if (compareIdText(message.id, viewer.sentThrough) <= 0) continue;
+        viewer.sentThrough = null;
+      }
+      if (viewer.format === 'json') {
         viewer.connection.send((json ??= encodeMessage(message, 'json')));
       } else {
         viewer.connection.send((html ??= encodeMessage(message, 'html')));

@@ -239,6 +239,33 @@ describe('one node: the two ways an event stream is served', function () {
   });
 });
 
+describe('one node: resume while live delivery lags', function () {
+  it('never repeats a message whose live delivery arrives after the history that held it', async () => {
+    // Live delivery lags behind the log (as Redis pub/sub can behind XRANGE): the Hub hears of a
+    // message after a resuming viewer already got it from the history.
+    const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+    const subscribe = broker.subscribe.bind(broker);
+    broker.subscribe = (stream, listener) =>
+      subscribe(stream, { onMessage: (message) => setTimeout(() => listener.onMessage(message), 100), onGap: listener.onGap });
+    const node = await startTestNode({}, { broker });
+    const readers: SseReader[] = [];
+    try {
+      const before = await broker.publish('lag', { author: 'a', text: 'seen before' });
+      readers.push(await openSse(`${node.url}/streams/lag/events`));
+      const missed = [(await broker.publish('lag', { author: 'a', text: 'm1' })).id, (await broker.publish('lag', { author: 'a', text: 'm2' })).id];
+      const resumed = await openSse(`${node.url}/streams/lag/events`, { 'Last-Event-ID': before.id });
+      readers.push(resumed);
+      await resumed.messages(2);
+      const after = (await broker.publish('lag', { author: 'a', text: 'm3' })).id;
+      await resumed.until((r) => r.events.some((event) => event.id === after), 3000, 'the next live message');
+      assert.deepEqual(resumed.events.map((event) => event.id), [...missed, after]);
+    } finally {
+      for (const reader of readers) reader.close();
+      await node.close();
+    }
+  });
+});
+
 describe('one node: hub subscriptions', function () {
   it('holds one broker subscription per stream however many viewers, in both formats', async () => {
     const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
