@@ -80,7 +80,7 @@ export function eventStreamFastPath(context: AppContext): (head: RequestHead) =>
     return (socket) => {
       // The client sends nothing more on an event stream; reading keeps its FIN from going unseen.
       socket.on('data', ignore);
-      socket.on('end', () => socket.destroy());
+      socket.on('end', destroyOnEnd);
       openEventStream(context, request, socket, viaSocket(socket)).catch((error: unknown) => {
         const failure = error instanceof ApiError ? error : apiError('internal');
         if (!(error instanceof ApiError)) context.logger.error({ err: error }, 'event stream failed to open');
@@ -91,3 +91,8 @@ export function eventStreamFastPath(context: AppContext): (head: RequestHead) =>
 }
 
 function ignore(): void {}
+
+/** Shared by every stream, so an idle viewer carries no closure of its own for it. */
+function destroyOnEnd(this: Socket): void {
+  this.destroy();
+}
