@@ -59,6 +59,9 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
       resolve();
     });
   });
+  // After listen, an accept error (libuv already sheds connections past the descriptor limit) is
+  // logged rather than left to crash the process as an unhandled 'error' event.
+  server.on('error', (error) => logger.error({ err: error }, 'accept failed'));
   // The HTTP server never listens itself; 'listening' starts its tracking of the connections it
   // is handed (header timeouts, closeIdleConnections, closeAllConnections).
   httpServer.emit('listening');
