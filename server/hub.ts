@@ -98,9 +98,7 @@ export class Hub {
     }
     const buffered = viewer.pending ?? [];
     viewer.pending = null;
-    for (const message of buffered) connection.send(encodeMessage(message, format));
-    // Buffered messages are newer than the history; once one is sent, live delivery is past it.
-    if (buffered.length > 0) viewer.sentThrough = null;
+    for (const message of buffered) if (this.isNew(viewer, message)) connection.send(encodeMessage(message, format));
   }
 
   /** Streams with viewers on this node, busiest first. */
@@ -136,7 +134,7 @@ export class Hub {
     await Promise.allSettled(rooms.map((room) => this.unsubscribe(room)));
   }
 
-  /** Sends history after `lastEventId`, and drops buffered live messages that history covered. */
+  /** Sends history after `lastEventId`, and marks how far it went so live messages it covered are skipped. */
   private async replay(stream: string, viewer: Viewer, lastEventId: string): Promise<void> {
     let after = lastEventId;
     let remaining = this.options.maxReplay;
@@ -160,7 +158,6 @@ export class Hub {
       if (page.messages.length < 1000) break;
     }
     // Live messages buffered meanwhile, or still to come, may already be in the history just sent.
-    viewer.pending = (viewer.pending ?? []).filter((message) => compareIdText(message.id, after) > 0);
     viewer.sentThrough = after;
   }
 
@@ -200,16 +197,24 @@ export class Hub {
         viewer.pending.push(message);
         continue;
       }
-      if (viewer.sentThrough !== null) {
-        if (compareIdText(message.id, viewer.sentThrough) <= 0) continue;
-        viewer.sentThrough = null;
-      }
+      if (!this.isNew(viewer, message)) continue;
       if (viewer.format === 'json') {
         viewer.connection.send((json ??= encodeMessage(message, 'json')));
       } else {
         viewer.connection.send((html ??= encodeMessage(message, 'html')));
       }
     }
+  }
+
+  /**
+   * False for a message a resuming viewer already got from history. The broker delivers in id
+   * order, so once one message passes the mark every later one does.
+   */
+  private isNew(viewer: Viewer, message: Message): boolean {
+    if (viewer.sentThrough === null) return true;
+    if (compareIdText(message.id, viewer.sentThrough) <= 0) return false;
+    viewer.sentThrough = null;
+    return true;
   }
 
   private leave(room: Room, viewer: Viewer): void {
