@@ -6,11 +6,10 @@ import type { Socket } from 'node:net';
 import { BrokerUnavailableError } from '../broker/broker.js';
 import { ApiError, apiError } from '../errors.js';
 import { SseConnection, viaSocket, type HeadWriter } from '../sse/connection.js';
-import { encodeRawResponse } from '../sse/frame.js';
+import { renderJsonResponse } from '../http/raw-response.js';
 import type { RequestHead } from '../http/request-head.js';
 import { parseFormat, parseLastEventId, parseStreamName, type StreamFormat } from '../validation.js';
 import type { AppContext } from './context.js';
-import { STATUS_CODES } from 'node:http';
 
 export interface EventStreamRequest {
   stream: string;
@@ -84,7 +83,7 @@ export function eventStreamFastPath(context: AppContext): (head: RequestHead) =>
       openEventStream(context, request, socket, viaSocket(socket)).catch((error: unknown) => {
         const failure = error instanceof ApiError ? error : apiError('internal');
         if (!(error instanceof ApiError)) context.logger.error({ err: error }, 'event stream failed to open');
-        socket.end(encodeRawResponse(failure.status, STATUS_CODES[failure.status] ?? 'Error', failure.toJSON()));
+        socket.end(renderJsonResponse({ status: failure.status, headerLines: '', json: JSON.stringify(failure.toJSON()), keepAlive: false, keepAliveTimeoutMs: 0 }));
       });
     };
   };

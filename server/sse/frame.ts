@@ -21,13 +21,6 @@ export const RAW_RESPONSE_HEAD: Buffer = Buffer.from(
   'latin1',
 );
 
-/** A complete error response as raw bytes, for the fast path (JSON body, connection closed). */
-export function encodeRawResponse(status: number, reason: string, json: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(json), 'utf8');
-  const head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
-  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
-}
-
 export interface SseEvent {
   id?: string;
   event?: string;
