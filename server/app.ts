@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiError, apiError } from './errors.js';
+import { apiError, asApiError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
@@ -32,7 +32,7 @@ export function buildApp(context: AppContext): express.Express {
   app.use((_req, _res, next) => next(apiError('not_found')));
   // The one place errors become responses: catalogue errors as JSON, anything else a logged 500.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const known = error instanceof ApiError ? error : bodyError(error as { type?: string });
+    const known = asApiError(error) ?? bodyError(error as { type?: string });
     if (!known) context.logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
     const failure = known ?? apiError('internal');
     if (res.headersSent) {

@@ -1,5 +1,6 @@
 // The catalogue of API errors: every error a client can get, defined once with its code, HTTP
 // status and message. Handlers throw `apiError(...)`; one middleware renders it.
+import { BrokerUnavailableError } from './broker/broker.js';
 
 export const ERRORS = {
   invalid_stream_name: { status: 400, message: 'stream names are 1-64 characters: letters, digits, _ . - (not first)' },
@@ -40,4 +41,14 @@ export class ApiError extends Error {
 
 export function apiError(code: ErrorCode, message?: string): ApiError {
   return new ApiError(code, message);
+}
+
+/**
+ * The catalogue error a thrown value stands for: an ApiError as it is, a broker outage as 503
+ * `broker_unavailable` (whichever route met it), null for anything else (a bug: 500, logged).
+ */
+export function asApiError(error: unknown): ApiError | null {
+  if (error instanceof ApiError) return error;
+  if (error instanceof BrokerUnavailableError) return apiError('broker_unavailable');
+  return null;
 }

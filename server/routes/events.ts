@@ -3,8 +3,7 @@
 // the HTTP server already holds) and by the fast path (a raw connection whose next request is this
 // one with nothing owed before it, see http/connection-router.ts; no HTTP objects kept per viewer).
 import type { Socket } from 'node:net';
-import { BrokerUnavailableError } from '../broker/broker.js';
-import { ApiError, apiError } from '../errors.js';
+import { apiError, asApiError } from '../errors.js';
 import { SseConnection, viaSocket, type HeadWriter } from '../sse/connection.js';
 import { renderJsonResponse } from '../http/raw-response.js';
 import type { RequestHead } from '../http/request-head.js';
@@ -42,11 +41,8 @@ export async function openEventStream(context: AppContext, request: EventStreamR
   try {
     await hub.join(request.stream, connection, request.format, request.lastEventId);
   } catch (error) {
-    if (connection.isStarted) {
-      connection.end();
-      return;
-    }
-    throw error instanceof BrokerUnavailableError ? apiError('broker_unavailable') : error;
+    if (!connection.isStarted) throw error;
+    connection.end();
   }
 }
 
@@ -81,8 +77,9 @@ export function eventStreamFastPath(context: AppContext): (head: RequestHead) =>
       socket.on('data', ignore);
       socket.on('end', destroyOnEnd);
       openEventStream(context, request, socket, viaSocket(socket)).catch((error: unknown) => {
-        const failure = error instanceof ApiError ? error : apiError('internal');
-        if (!(error instanceof ApiError)) context.logger.error({ err: error }, 'event stream failed to open');
+        const known = asApiError(error);
+        if (!known) context.logger.error({ err: error }, 'event stream failed to open');
+        const failure = known ?? apiError('internal');
         socket.end(renderJsonResponse({ status: failure.status, headerLines: '', json: JSON.stringify(failure.toJSON()), keepAlive: false, keepAliveTimeoutMs: 0 }));
       });
     };

@@ -4,8 +4,7 @@
 // catalogue). Anything else (forms, bad JSON, invalid messages, rate-limited clients, chunked
 // bodies, Expect, other charsets) is handed to Express, so every error answer comes from one place.
 import type { Socket } from 'node:net';
-import { BrokerUnavailableError } from '../broker/broker.js';
-import { apiError, type ApiError } from '../errors.js';
+import { apiError, asApiError, type ApiError } from '../errors.js';
 import type { FastRequest } from '../http/connection-router.js';
 import { PostRateLimit } from '../http/post-rate-limit.js';
 import { renderJsonResponse } from '../http/raw-response.js';
@@ -64,9 +63,9 @@ export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number
           (message) =>
             respond(201, `${headerLines}Location: /streams/${encodeURIComponent(stream)}/messages?after=${message.id}\r\n`, JSON.stringify(message)),
           (error: unknown) => {
-            if (error instanceof BrokerUnavailableError) return fail(apiError('broker_unavailable'));
-            logger.error({ err: error, method: 'POST', url: head.path }, 'unhandled error');
-            return fail(apiError('internal'));
+            const known = asApiError(error);
+            if (!known) logger.error({ err: error, method: 'POST', url: head.path }, 'unhandled error');
+            return fail(known ?? apiError('internal'));
           },
         );
       },

@@ -1,8 +1,7 @@
 // One stream as a resource: its chat page, its event stream, its messages (post and history).
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { BrokerUnavailableError } from '../broker/broker.js';
-import { ApiError, apiError } from '../errors.js';
+import { apiError, asApiError, type ApiError } from '../errors.js';
 import { viaResponse } from '../sse/connection.js';
 import { openEventStream, parseEventStreamRequest } from './events.js';
 import { messageSchema, parseHistoryQuery, parseLastEventId, parseMessageInput, parseStreamName } from '../validation.js';
@@ -118,12 +117,7 @@ export function streamRoutes(context: AppContext): Router {
     async (req: Request, res: Response) => {
       const stream = parseStreamName(req.params.stream);
       const input = parseMessageInput(schema, req.body);
-      let message;
-      try {
-        message = await broker.publish(stream, input);
-      } catch (error) {
-        throw error instanceof BrokerUnavailableError ? apiError('broker_unavailable') : error;
-      }
+      const message = await broker.publish(stream, input);
       if (!isFormPost(req)) {
         res.status(201).location(`/streams/${encodeURIComponent(stream)}/messages?after=${message.id}`).json(message);
       } else if (req.get('hx-request')) {
@@ -136,7 +130,7 @@ export function streamRoutes(context: AppContext): Router {
     // A form post that fails gets the form back with the error and the text kept; JSON clients
     // fall through to the JSON error middleware.
     async (error: unknown, req: Request, res: Response, next: NextFunction) => {
-      const apiFailure = error instanceof ApiError ? error : bodyError(error as { type?: string });
+      const apiFailure = asApiError(error) ?? bodyError(error as { type?: string });
       if (!isFormPost(req) || !apiFailure || apiFailure.code === 'invalid_stream_name') return next(apiFailure ?? error);
       const body = (req.body ?? {}) as Record<string, unknown>;
       const stream = req.params.stream as string;

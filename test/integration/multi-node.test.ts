@@ -216,6 +216,10 @@ describe('many nodes over a Redis Cluster', function () {
       const refused = await fetch(`${a!.url}/streams/outage-new/events`);
       assert.equal(refused.status, 503, 'a new stream cannot be joined while Redis is down');
       assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'broker_unavailable');
+      for (const path of ['/streams/outage/messages', '/streams/outage']) {
+        const read = await fetch(`${a!.url}${path}`);
+        assert.equal(read.status, 503, `${path} while Redis is down`);
+      }
       const health = await fetch(`${a!.url}/healthz`);
       assert.equal(health.status, 200, 'still alive while not ready');
     } finally {

@@ -266,6 +266,34 @@ describe('one node: resume while live delivery lags', function () {
   });
 });
 
+describe('one node: broker unavailable', function () {
+  it('every route that reads or writes the broker answers 503 broker_unavailable, not 500', async () => {
+    const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+    const refuse = async () => {
+      throw new BrokerUnavailableError();
+    };
+    broker.publish = refuse;
+    broker.history = refuse;
+    broker.recent = refuse;
+    const node = await startTestNode({}, { broker });
+    try {
+      const expect503 = (response: request.Response, what: string) => {
+        assert.equal(response.status, 503, `${what}: ${response.status} ${response.text.slice(0, 200)}`);
+        assert.equal(response.body.error.code, 'broker_unavailable', what);
+      };
+      expect503(await request(node.url).post('/streams/s/messages').send({ author: 'a', text: 'b' }), 'JSON post');
+      expect503(await request(node.url).get('/streams/s/messages'), 'history');
+      expect503(await request(node.url).get('/streams/s'), 'page');
+      const form = await request(node.url).post('/streams/s/messages').type('form').set('HX-Request', 'true').send('author=a&text=kept');
+      assert.equal(form.status, 503);
+      assert.match(form.text, /unavailable/);
+      assert.match(form.text, />kept<\/textarea>/);
+    } finally {
+      await node.close();
+    }
+  });
+});
+
 describe('one node: hub subscriptions', function () {
   it('holds one broker subscription per stream however many viewers, in both formats', async () => {
     const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
