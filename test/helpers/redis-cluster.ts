@@ -6,6 +6,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitUntil } from './wait.js';
+
+export { waitUntil };
 
 export interface RedisAddress {
   host: string;
@@ -315,18 +318,6 @@ async function tryCommand(port: number, args: string[]): Promise<Reply | undefin
     return await command(port, args, 500);
   } catch {
     return undefined;
-  }
-}
-
-/** Polls `check` until it returns true; `check` may throw to abort. No fixed sleeps beyond the poll step. */
-export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let step = 20;
-  while (true) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, step));
-    step = Math.min(step * 2, 200);
   }
 }
 

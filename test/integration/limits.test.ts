@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { TEST_ENV } from '../helpers/node.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../server/main.js', import.meta.url));
 
@@ -45,17 +46,13 @@ describe('one node: out of file descriptors', function () {
         sockets.push(socket);
       }
       // Every client hears something: its stream opens, or its connection is closed at once.
-      await waitFor(() => sockets.every((socket) => answered.has(socket) || closed.has(socket)) || child.exitCode !== null, 15_000, 'every client to get an answer');
+      await waitUntil(() => sockets.every((socket) => answered.has(socket) || closed.has(socket)) || child.exitCode !== null, 15_000, 'every client to get an answer');
       assert.equal(child.exitCode, null, `the node crashed:\n${output.slice(-2000)}`);
       assert.ok(answered.size > 100, `${answered.size} streams opened`);
       assert.ok(closed.size > 0, 'the descriptor limit was reached');
       for (const socket of sockets.splice(0)) socket.destroy();
-      const deadline = Date.now() + 10_000;
-      let health = 0;
-      while (health !== 200 && Date.now() < deadline) {
-        health = await fetch(`${url}/healthz`).then((response) => response.status, () => 0);
-      }
-      assert.equal(health, 200, 'serves again once descriptors are free');
+      const healthy = () => fetch(`${url}/healthz`).then((response) => response.status === 200, () => false);
+      await waitUntil(healthy, 10_000, '/healthz to answer 200 once descriptors are free');
     } finally {
       for (const socket of sockets) socket.destroy();
       child.kill('SIGKILL');
@@ -63,11 +60,3 @@ describe('one node: out of file descriptors', function () {
     }
   });
 });
-
-async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

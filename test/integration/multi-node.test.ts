@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnNode, type NodeProcess } from '../helpers/node.js';
 import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js';
 import { openSse, type SseReader } from '../helpers/sse-reader.js';
+import { waitUntil } from '../helpers/wait.js';
 
 async function post(node: NodeProcess, stream: string, text: string, author = 'tester'): Promise<{ status: number; id?: string; code?: string }> {
   const response = await fetch(`${node.url}/streams/${stream}/messages`, {
@@ -31,14 +32,6 @@ function assertStrictlyIncreasing(list: string[], what: string): void {
   }
 }
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 const ready = async (node: NodeProcess) => (await fetch(`${node.url}/readyz`)).status === 200;
 
 describe('many nodes over a Redis Cluster', function () {
@@ -63,7 +56,7 @@ describe('many nodes over a Redis Cluster', function () {
         }),
       ),
     );
-    await Promise.all(started.map((node) => until(() => ready(node), 20_000, `${node.url} ready`)));
+    await Promise.all(started.map((node) => waitUntil(() => ready(node), 20_000, `${node.url} ready`)));
     nodes.push(...started);
     return started;
   };
@@ -137,9 +130,9 @@ describe('many nodes over a Redis Cluster', function () {
     };
     const onA = await open(a!, '/streams/gone/events');
     const onB = await open(b!, '/streams/gone/events');
-    await until(async () => (await channelCount()) === 2, 5000, 'two nodes subscribed');
+    await waitUntil(async () => (await channelCount()) === 2, 5000, 'two nodes subscribed');
     onA.close();
-    await until(async () => (await channelCount()) === 1, 5000, 'node A unsubscribed');
+    await waitUntil(async () => (await channelCount()) === 1, 5000, 'node A unsubscribed');
     const id = await postOk(a!, 'gone', 'still here for B');
     assert.equal((await onB.messages(1))[0]!.id, id);
   });
@@ -183,10 +176,10 @@ describe('many nodes over a Redis Cluster', function () {
         else assert.equal(result.status, 503, JSON.stringify(result));
       }
     })();
-    await until(() => acknowledged.length >= 20, 10_000, 'posts before the failover');
+    await waitUntil(() => acknowledged.length >= 20, 10_000, 'posts before the failover');
     await cluster.killMasterFor('{failover}');
     const afterFailover = acknowledged.length;
-    await until(() => acknowledged.length >= afterFailover + 20, 20_000, 'posts after the failover');
+    await waitUntil(() => acknowledged.length >= afterFailover + 20, 20_000, 'posts after the failover');
     posting = false;
     await poster;
     const last = acknowledged.at(-1)!;
@@ -207,7 +200,7 @@ describe('many nodes over a Redis Cluster', function () {
     await viewer.messages(1);
     await cluster.killAll();
     try {
-      await until(async () => !(await ready(a!)) && !(await ready(b!)), 10_000, '/readyz to turn 503');
+      await waitUntil(async () => !(await ready(a!)) && !(await ready(b!)), 10_000, '/readyz to turn 503');
       const started = Date.now();
       const failed = await post(b!, 'outage', 'while down');
       assert.equal(failed.status, 503);
@@ -226,7 +219,7 @@ describe('many nodes over a Redis Cluster', function () {
       await cluster.restartAll();
     }
     assert.ok(!viewer.isEnded(), 'the viewer stayed connected');
-    await until(async () => (await ready(a!)) && (await ready(b!)), 30_000, '/readyz back to 200');
+    await waitUntil(async () => (await ready(a!)) && (await ready(b!)), 30_000, '/readyz back to 200');
     const id = await postOk(b!, 'outage', 'after');
     await viewer.until((r) => ids(r).includes(id), 15_000, 'the message posted after recovery');
   });
@@ -243,7 +236,7 @@ describe('many nodes over a Redis Cluster', function () {
     } finally {
       await cluster.restartAll();
     }
-    await until(() => ready(late!), 30_000, 'the late node to become ready');
+    await waitUntil(() => ready(late!), 30_000, 'the late node to become ready');
     const viewer = await open(late!, '/streams/late/events');
     const id = await postOk(late!, 'late', 'now it works');
     assert.equal((await viewer.messages(1))[0]!.id, id);

@@ -8,6 +8,7 @@ import { MemoryBroker } from '../../server/broker/memory.js';
 import type { RunningNode } from '../../server/node.js';
 import { startTestNode } from '../helpers/node.js';
 import { openSse, type SseReader } from '../helpers/sse-reader.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const post = (node: RunningNode, stream: string, author: string, text: string) =>
   request(node.url).post(`/streams/${stream}/messages`).send({ author, text }).expect(201);
@@ -167,7 +168,7 @@ describe('one node: streams', function () {
     const reader = await open('/streams/leaving/events');
     await reader.until(() => node.hub.isSubscribed('leaving'), 2000, 'subscription');
     reader.close();
-    await waitFor(() => !node.hub.isSubscribed('leaving'), 2000, 'unsubscribe');
+    await waitUntil(() => !node.hub.isSubscribed('leaving'), 2000, 'unsubscribe');
   });
 
   it('lists streams with viewers on the landing page and on /healthz', async () => {
@@ -215,7 +216,7 @@ describe('one node: the two ways an event stream is served', function () {
       for (const name of ['content-type', 'cache-control', 'x-accel-buffering']) assert.equal(viaExpress.headers[name], fast.headers[name], name);
       const { body } = await post(node, 'both', 'ada', 'either way');
       await fast.messages(1);
-      await waitFor(() => viaExpress.text().includes(`id: ${body.id}\n`), 3000, 'the message on the Express-served stream');
+      await waitUntil(() => viaExpress.text().includes(`id: ${body.id}\n`), 3000, 'the message on the Express-served stream');
       assert.match(viaExpress.text(), /^retry: 2000\n/);
       fast.close();
     } finally {
@@ -338,7 +339,7 @@ describe('one node: slow viewers', function () {
       await new Promise((resolve) => setImmediate(resolve));
     }
     // A paused client cannot see its own socket end; the node's count of viewers can.
-    await waitFor(() => node.hub.viewerCount === 1, 10_000, 'the slow viewer to be cut');
+    await waitUntil(() => node.hub.viewerCount === 1, 10_000, 'the slow viewer to be cut');
     const events = await fast.messages(count, 20_000);
     assert.equal(events.length, count);
     assert.equal(JSON.parse(events.at(-1)!.data).text.split(' ')[0], String(count - 1));
@@ -352,12 +353,4 @@ function compareIds(a: string, b: string): number {
   const [am, as] = a.split('-').map(Number);
   const [bm, bs] = b.split('-').map(Number);
   return am! - bm! || as! - bs!;
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
