@@ -33,11 +33,20 @@ export interface MessageLimits {
   maxTextChars: number;
 }
 
+/** Author is one line: runs of white space become one space. */
+function normaliseAuthor(value: string): string {
+  return value.replace(/\s+/g, ' ').trim();
+}
+
+/** Text keeps its line breaks, normalised to \n; NUL is dropped. */
+function normaliseText(value: string): string {
+  return value.replace(/\r\n?/g, '\n').replace(/[\0]/g, '').trim();
+}
+
 export function messageSchema(limits: MessageLimits) {
-  // Author is one line; text keeps its line breaks, normalised to \n.
   const author = z
     .string({ error: (issue) => (issue.input === undefined ? 'author is required' : 'author must be a string') })
-    .transform((value) => value.replace(/\s+/g, ' ').trim())
+    .transform(normaliseAuthor)
     .pipe(
       z
         .string()
@@ -46,7 +55,7 @@ export function messageSchema(limits: MessageLimits) {
     );
   const text = z
     .string({ error: (issue) => (issue.input === undefined ? 'text is required' : 'text must be a string') })
-    .transform((value) => value.replace(/\r\n?/g, '\n').replace(/[\0]/g, '').trim())
+    .transform(normaliseText)
     .pipe(
       z
         .string()
@@ -73,8 +82,8 @@ export function quickMessageInput(body: unknown, limits: MessageLimits): Message
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
   const { author: rawAuthor, text: rawText } = body as Record<string, unknown>;
   if (typeof rawAuthor !== 'string' || typeof rawText !== 'string') return null;
-  const author = rawAuthor.replace(/\s+/g, ' ').trim();
-  const text = rawText.replace(/\r\n?/g, '\n').replace(/[\0]/g, '').trim();
+  const author = normaliseAuthor(rawAuthor);
+  const text = normaliseText(rawText);
   if (author.length < 1 || author.length > limits.maxAuthorChars) return null;
   if (text.length < 1 || text.length > limits.maxTextChars) return null;
   return { author, text };
