@@ -4,7 +4,8 @@
 import type { Logger } from 'pino';
 import type { Broker, Message, Subscription } from './broker/broker.js';
 import { compareIdText } from './broker/ids.js';
-import type { SseConnection } from './sse/connection.js';
+import type { CloseListener, CloseReason, SseConnection } from './sse/connection.js';
+import type { WriteScheduler } from './sse/write-scheduler.js';
 import { encodeEvent, encodeReset, HEARTBEAT_FRAME } from './sse/frame.js';
 import type { StreamFormat } from './validation.js';
 import { renderMessage } from './views/message.js';
@@ -16,17 +17,27 @@ export function encodeMessage(message: Message, format: StreamFormat): Buffer {
   return encodeEvent({ id: message.id, data });
 }
 
-interface Viewer {
-  connection: SseConnection;
-  format: StreamFormat;
+/** One viewer of a room; a class, so that its close handling is a method and not a closure each. */
+class Viewer implements CloseListener {
   /** Live messages that arrived while this viewer's history was being read; null once live. */
-  pending: Message[] | null;
+  pending: Message[] | null = [];
   /**
    * The last id a resuming viewer was sent from history, while the broker's live delivery has
    * not yet passed it: live delivery may lag behind the log (Redis pub/sub behind XRANGE), so a
    * message can reach the Hub after the history read already gave it to this viewer.
    */
-  sentThrough: string | null;
+  sentThrough: string | null = null;
+
+  constructor(
+    private readonly hub: Hub,
+    readonly room: Room,
+    readonly connection: SseConnection,
+    readonly format: StreamFormat,
+  ) {}
+
+  connectionClosed(reason: CloseReason): void {
+    this.hub.viewerClosed(this, reason);
+  }
 }
 
 interface Room {
@@ -58,6 +69,9 @@ export interface HubStats {
   resets: number;
 }
 
+/** Heartbeat ticks per HEARTBEAT_MS (see the Hub's constructor). */
+const HEARTBEAT_TICKS = 4;
+
 export class Hub {
   readonly stats: HubStats = { messages: 0, deliveries: 0, slowViewersCut: 0, resets: 0 };
   private readonly rooms = new Map<string, Room>();
@@ -66,11 +80,16 @@ export class Hub {
 
   constructor(
     private readonly broker: Broker,
+    /** Writes this node's frames; its epoch is the heartbeat's clock. */
+    private readonly scheduler: WriteScheduler,
     private readonly options: HubOptions,
     private readonly logger: Logger,
   ) {
-    // One timer for every connection rather than one each.
-    this.heartbeat = setInterval(() => this.sendHeartbeats(), options.heartbeatMs);
+    // One timer for every connection rather than one each, ticking four times per interval: a
+    // viewer gets a heartbeat once nothing was written to it for 3-4 ticks (3/4 to one whole
+    // interval, never longer), so busy streams get none and idle viewers' beats spread over the
+    // ticks instead of one burst.
+    this.heartbeat = setInterval(() => this.sendHeartbeats(), Math.max(1, Math.floor(options.heartbeatMs / HEARTBEAT_TICKS)));
     this.heartbeat.unref();
   }
 
@@ -82,12 +101,9 @@ export class Hub {
   async join(stream: string, connection: SseConnection, format: StreamFormat, lastEventId: string | null): Promise<void> {
     if (this.closed) throw new Error('hub is closed');
     const room = this.room(stream);
-    const viewer: Viewer = { connection, format, pending: [], sentThrough: null };
+    const viewer = new Viewer(this, room, connection, format);
     room.viewers.add(viewer);
-    connection.onClose((reason) => {
-      if (reason === 'slow') this.stats.slowViewersCut += 1;
-      this.leave(room, viewer);
-    });
+    connection.onClose(viewer);
     try {
       await room.subscription;
       connection.open();
@@ -99,6 +115,12 @@ export class Hub {
     const buffered = viewer.pending ?? [];
     viewer.pending = null;
     for (const message of buffered) if (this.isNew(viewer, message)) connection.send(encodeMessage(message, format));
+  }
+
+  /** @internal a viewer's connection closed (see Viewer). */
+  viewerClosed(viewer: Viewer, reason: CloseReason): void {
+    if (reason === 'slow') this.stats.slowViewersCut += 1;
+    this.leave(viewer.room, viewer);
   }
 
   /** Streams with viewers on this node, busiest first. */
@@ -240,6 +262,11 @@ export class Hub {
   }
 
   private sendHeartbeats(): void {
-    for (const room of this.rooms.values()) for (const viewer of room.viewers) viewer.connection.send(HEARTBEAT_FRAME);
+    const epoch = ++this.scheduler.epoch;
+    for (const room of this.rooms.values()) {
+      for (const viewer of room.viewers) {
+        if (viewer.connection.lastWriteEpoch <= epoch - HEARTBEAT_TICKS) viewer.connection.send(HEARTBEAT_FRAME);
+      }
+    }
   }
 }

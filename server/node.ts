@@ -36,11 +36,12 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
     () => logger.info({ broker: broker.kind }, 'broker connected'),
     (error: unknown) => logger.error({ err: error }, 'broker failed to start'),
   );
-  const hub = new Hub(broker, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, maxReplay: config.historySize, replayBacklogBytes: config.slowClientBytes / 2 }, logger);
   const scheduler = new WriteScheduler();
+  const hub = new Hub(broker, scheduler, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, maxReplay: config.historySize, replayBacklogBytes: config.slowClientBytes / 2 }, logger);
   let shuttingDown = false;
   const postRateLimit = config.rateLimitPosts > 0 ? new PostRateLimit(config.rateLimitPosts, config.rateLimitWindowMs) : null;
-  const context = { config, broker, hub, scheduler, logger, postRateLimit, isShuttingDown: () => shuttingDown };
+  const sseOptions = Object.freeze({ retryMs: config.retryMs, slowClientBytes: config.slowClientBytes });
+  const context = { config, broker, hub, scheduler, sseOptions, logger, postRateLimit, isShuttingDown: () => shuttingDown };
   const httpServer = createHttpServer(buildApp(context));
   // Event streams live for hours; only the request head has a deadline.
   httpServer.requestTimeout = 0;

@@ -21,6 +21,8 @@ export interface MemoryBrokerOptions {
 }
 
 interface StreamState {
+  /** The stream's name as its own string, shared by all its messages (see state()). */
+  name: string;
   /** Retained messages, oldest first; `start` is the index of the oldest live one. */
   messages: Message[];
   start: number;
@@ -50,7 +52,7 @@ export class MemoryBroker implements Broker {
     state.lastId = id;
     const message: Message = {
       id: formatId(id),
-      stream,
+      stream: state.name,
       author: input.author,
       text: input.text,
       ts: id.ms,
@@ -116,8 +118,11 @@ export class MemoryBroker implements Broker {
   private state(stream: string): StreamState {
     let state = this.streams.get(stream);
     if (!state) {
-      state = { messages: [], start: 0, lastId: null, lastTrimmedId: null, trimmed: 0, listeners: new Set() };
-      this.streams.set(stream, state);
+      // The name a request passes is often a slice of that request's whole head: kept in every
+      // retained message, it would keep each head alive too.
+      const name = Buffer.from(stream, 'utf8').toString('utf8');
+      state = { name, messages: [], start: 0, lastId: null, lastTrimmedId: null, trimmed: 0, listeners: new Set() };
+      this.streams.set(name, state);
     }
     return state;
   }

@@ -69,6 +69,10 @@ function destroySocket(socket: Socket): void {
   socket.destroy();
 }
 
+function writeOutgoing(connection: RawConnection): void {
+  connection.writeOutgoing();
+}
+
 function destroyOnError(this: Socket): void {
   this.destroy();
 }
@@ -86,7 +90,8 @@ class RawConnection {
   /** 'hand-off': a request is not ours, the HTTP server gets the socket once `owed` is written;
    * 'close': the connection ends once `owed` is written (Connection: close, or the client left). */
   private next: 'read' | 'hand-off' | 'close' = 'read';
-  private corked = false;
+  /** Responses written this turn, not yet handed to the socket (see write()). */
+  private outgoing: string | null = null;
   /** A plain timer rather than socket.setTimeout: the socket would keep the cleared timer and its
    * bound callback for its whole life, ~0.5 KB on every idle event stream. */
   private deadline: NodeJS.Timeout | null = null;
@@ -183,16 +188,21 @@ class RawConnection {
   }
 
   private write(text: string): void {
-    // Responses that become ready in the same turn (pipelined posts) leave in one write.
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+    // Responses that become ready in the same turn (pipelined posts) leave in one write. Joined
+    // here rather than by cork(), which queues each write as an object of its own.
+    if (this.outgoing === null) {
+      this.outgoing = text;
+      process.nextTick(writeOutgoing, this);
+    } else {
+      this.outgoing += text;
     }
-    this.socket.write(text);
+  }
+
+  /** @internal the tick scheduled by write(). */
+  writeOutgoing(): void {
+    const text = this.outgoing;
+    this.outgoing = null;
+    if (text !== null && this.socket.writable) this.socket.write(text);
   }
 
   /** After each step: hand off, close, or wait for the next request (with the right deadline). */
@@ -210,6 +220,7 @@ class RawConnection {
     if (this.next === 'hand-off') this.handOff();
     else if (this.next === 'close') {
       this.detach();
+      this.writeOutgoing();
       socket.end();
     } else if (this.received) this.arm('head');
     else {
@@ -223,6 +234,7 @@ class RawConnection {
     const rest = this.received;
     this.received = null;
     this.detach();
+    this.writeOutgoing();
     socket.pause();
     if (rest && rest.length > 0) socket.unshift(rest);
     this.shared.httpServer.emit('connection', socket);

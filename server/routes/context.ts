@@ -4,6 +4,7 @@ import type { Broker } from '../broker/broker.js';
 import type { Config } from '../config.js';
 import type { Hub } from '../hub.js';
 import type { PostRateLimit } from '../http/post-rate-limit.js';
+import type { SseConnectionOptions } from '../sse/connection.js';
 import type { WriteScheduler } from '../sse/write-scheduler.js';
 
 export interface AppContext {
@@ -11,6 +12,8 @@ export interface AppContext {
   broker: Broker;
   hub: Hub;
   scheduler: WriteScheduler;
+  /** Shared by every viewer of the node: one object, not one per connection. */
+  sseOptions: Readonly<SseConnectionOptions>;
   logger: Logger;
   /** One count per client for both ways a post arrives; null when RATE_LIMIT_POSTS is 0. */
   postRateLimit: PostRateLimit | null;

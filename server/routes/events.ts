@@ -4,7 +4,7 @@
 // one with nothing owed before it, see http/connection-router.ts; no HTTP objects kept per viewer).
 import type { Socket } from 'node:net';
 import { apiError, asApiError } from '../errors.js';
-import { SseConnection, viaSocket, type HeadWriter } from '../sse/connection.js';
+import { SseConnection, type ResponseHead } from '../sse/connection.js';
 import { renderJsonResponse } from '../http/raw-response.js';
 import type { RequestHead } from '../http/request-head.js';
 import { parseFormat, parseLastEventId, parseStreamName, type StreamFormat } from '../validation.js';
@@ -34,10 +34,10 @@ export function parseEventStreamRequest(input: {
  * Joins the viewer to its stream. Rejects with an ApiError while the response head is still
  * unsent (the caller answers with it); once the stream is open, failures end it instead.
  */
-export async function openEventStream(context: AppContext, request: EventStreamRequest, socket: Socket, writeHead: HeadWriter): Promise<void> {
+export async function openEventStream(context: AppContext, request: EventStreamRequest, socket: Socket, head: ResponseHead): Promise<void> {
   if (context.isShuttingDown()) throw apiError('shutting_down');
-  const { config, hub, scheduler } = context;
-  const connection = new SseConnection(socket, writeHead, { retryMs: config.retryMs, slowClientBytes: config.slowClientBytes }, scheduler);
+  const { hub, scheduler, sseOptions } = context;
+  const connection = new SseConnection(socket, head, sseOptions, scheduler);
   try {
     await hub.join(request.stream, connection, request.format, request.lastEventId);
   } catch (error) {
@@ -76,7 +76,7 @@ export function eventStreamFastPath(context: AppContext): (head: RequestHead) =>
       // The client sends nothing more on an event stream; reading keeps its FIN from going unseen.
       socket.on('data', ignore);
       socket.on('end', destroyOnEnd);
-      openEventStream(context, request, socket, viaSocket(socket)).catch((error: unknown) => {
+      openEventStream(context, request, socket, 'raw').catch((error: unknown) => {
         const known = asApiError(error);
         if (!known) context.logger.error({ err: error }, 'event stream failed to open');
         const failure = known ?? apiError('internal');

@@ -2,7 +2,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { apiError, asApiError, type ApiError } from '../errors.js';
-import { viaResponse } from '../sse/connection.js';
 import { openEventStream, parseEventStreamRequest } from './events.js';
 import { messageSchema, parseHistoryQuery, parseLastEventId, parseMessageInput, parseStreamName } from '../validation.js';
 import { renderPostForm, renderStreamPage, type PostFormView } from '../views/stream-page.js';
@@ -77,7 +76,7 @@ export function streamRoutes(context: AppContext): Router {
       lastEventIdHeader: req.get('last-event-id'),
       lastEventIdQuery: req.query.lastEventId,
     });
-    await openEventStream(context, request, req.socket, viaResponse(res));
+    await openEventStream(context, request, req.socket, res);
   });
 
   router.get('/streams/:stream/messages', async (req, res) => {

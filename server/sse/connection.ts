@@ -13,46 +13,65 @@ export interface SseConnectionOptions {
 
 export type CloseReason = 'client' | 'slow' | 'server' | 'error';
 
-/** Writes the response head and the preamble; once, when the stream opens. */
-export type HeadWriter = (preamble: Buffer) => void;
-
-/** The head written through Node's HTTP response (a request that came through Express). */
-export function viaResponse(response: ServerResponse): HeadWriter {
-  return (preamble) => {
-    // Without chunked encoding the body is the raw frames and ends when the socket closes; Node
-    // then says `Connection: close`, which an event stream is anyway.
-    response.useChunkedEncodingByDefault = false;
-    response.writeHead(200, SSE_HEADERS);
-    response.write(preamble);
-  };
+/** Told once when the connection closes, whoever closed it. */
+export interface CloseListener {
+  connectionClosed(reason: CloseReason): void;
 }
 
-/** The head written as raw bytes (a request taken by the fast path, with no HTTP objects). */
-export function viaSocket(socket: Socket): HeadWriter {
-  return (preamble) => {
-    socket.write(Buffer.concat([RAW_RESPONSE_HEAD, preamble]));
-  };
+// The socket points back at its connection, so the socket's listeners are two functions shared by
+// every viewer instead of closures of each one's own: memory is per idle viewer here.
+const CONNECTION = Symbol('SseConnection');
+type ConnectionSocket = Socket & { [CONNECTION]?: SseConnection };
+
+/**
+ * How the response head goes out: through Node's HTTP response (a request that came through
+ * Express), or as raw bytes on the socket (a request the fast path took, with no HTTP objects).
+ */
+export type ResponseHead = ServerResponse | 'raw';
+
+/** Head and preamble as raw bytes, made once per retry value: 15,000 viewers share one buffer. */
+let rawOpening: { retryMs: number; bytes: Buffer } | null = null;
+
+function rawOpeningBytes(retryMs: number): Buffer {
+  if (rawOpening?.retryMs !== retryMs) rawOpening = { retryMs, bytes: Buffer.concat([RAW_RESPONSE_HEAD, encodePreamble(retryMs)]) };
+  return rawOpening.bytes;
 }
 
 export class SseConnection implements Flushable {
   private socket: Socket | null;
-  private writeHead: HeadWriter | null;
-  private pending: Buffer[] = [];
+  private head: ResponseHead | null;
+  // The frames queued this turn: usually one, so the first has a field of its own and a viewer
+  // allocates nothing per message (an array per send made every fan-out feed the GC).
+  private pendingFirst: Buffer | null = null;
+  private pendingMore: Buffer[] | null = null;
   private pendingBytes = 0;
-  private closeListeners: ((reason: CloseReason) => void)[] = [];
+  private closeListener: CloseListener | null = null;
   private closing: CloseReason | null = null;
   private opened = false;
+  /** The scheduler's epoch at the last write: how long this viewer has been idle. */
+  lastWriteEpoch = 0;
 
   constructor(
     socket: Socket,
-    writeHead: HeadWriter,
+    head: ResponseHead,
     private readonly options: SseConnectionOptions,
     private readonly scheduler: WriteScheduler,
   ) {
     this.socket = socket;
-    this.writeHead = writeHead;
-    // 'close' fires when the peer goes away, before or after open().
-    socket.once('close', () => this.finish('client'));
+    this.head = head;
+    (socket as ConnectionSocket)[CONNECTION] = this;
+    // 'close' fires when the peer goes away, before or after open(); so may 'error' (a reset while
+    // the viewer waits for its stream's subscription), which with no listener would crash.
+    socket.on('close', SseConnection.onSocketClose);
+    socket.on('error', SseConnection.onSocketError);
+  }
+
+  private static onSocketClose(this: ConnectionSocket): void {
+    this[CONNECTION]?.finish('client');
+  }
+
+  private static onSocketError(this: ConnectionSocket): void {
+    this[CONNECTION]?.finish('error');
   }
 
   /**
@@ -60,14 +79,23 @@ export class SseConnection implements Flushable {
    * answer with an error status if subscribing to the stream fails.
    */
   open(): void {
-    const { socket, writeHead } = this;
-    if (!socket || !writeHead || this.opened || socket.destroyed) return;
+    const { socket, head } = this;
+    if (!socket || !head || this.opened || socket.destroyed) return;
     this.opened = true;
-    this.writeHead = null;
-    writeHead(encodePreamble(this.options.retryMs));
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
-    socket.on('error', () => this.finish('error'));
+    this.head = null;
+    this.lastWriteEpoch = this.scheduler.epoch;
+    if (head === 'raw') {
+      socket.write(rawOpeningBytes(this.options.retryMs));
+    } else {
+      // Without chunked encoding the body is the raw frames and ends when the socket closes; Node
+      // then says `Connection: close`, which an event stream is anyway.
+      head.useChunkedEncodingByDefault = false;
+      head.writeHead(200, SSE_HEADERS);
+      head.write(encodePreamble(this.options.retryMs));
+    }
+    // Frames go out as they are written: the server sets TCP_NODELAY on every connection it
+    // accepts (node.ts). No TCP keepalive: the heartbeat already writes to every idle viewer, which
+    // reveals a dead peer, and two more syscalls per viewer slowed setting up 15,000 of them.
   }
 
   get isOpen(): boolean {
@@ -86,18 +114,31 @@ export class SseConnection implements Flushable {
       this.destroy('slow');
       return;
     }
-    if (this.pending.length === 0) this.scheduler.mark(this);
-    this.pending.push(frame);
+    if (this.pendingFirst === null) {
+      this.pendingFirst = frame;
+      this.scheduler.mark(this);
+    } else if (this.pendingMore === null) {
+      this.pendingMore = [this.pendingFirst, frame];
+    } else {
+      this.pendingMore.push(frame);
+    }
     this.pendingBytes += frame.length;
   }
 
   flush(): void {
     const socket = this.socket;
-    if (!socket || this.pending.length === 0) return;
-    const data = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
+    const first = this.pendingFirst;
+    if (!socket || first === null) return;
+    const data = this.pendingMore === null ? first : Buffer.concat(this.pendingMore, this.pendingBytes);
+    this.dropPending();
+    this.lastWriteEpoch = this.scheduler.epoch;
     socket.write(data);
+  }
+
+  private dropPending(): void {
+    this.pendingFirst = null;
+    this.pendingMore = null;
+    this.pendingBytes = 0;
   }
 
   /** Bytes queued or handed to the socket but not yet sent. */
@@ -130,27 +171,29 @@ export class SseConnection implements Flushable {
     socket.end();
   }
 
-  onClose(listener: (reason: CloseReason) => void): void {
-    this.closeListeners.push(listener);
+  /** Sets the one listener told when the connection closes (the Hub's viewer). */
+  onClose(listener: CloseListener): void {
+    this.closeListener = listener;
   }
 
   private destroy(reason: CloseReason): void {
     const socket = this.socket;
     if (!socket) return;
     this.closing = reason;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.dropPending();
     socket.destroy();
     this.finish(reason);
   }
 
   private finish(reason: CloseReason): void {
-    if (!this.socket) return;
+    const socket = this.socket as ConnectionSocket | null;
+    if (!socket) return;
     this.socket = null;
-    this.writeHead = null;
-    this.pending = [];
-    const listeners = this.closeListeners;
-    this.closeListeners = [];
-    for (const listener of listeners) listener(this.closing ?? reason);
+    socket[CONNECTION] = undefined;
+    this.head = null;
+    this.dropPending();
+    const listener = this.closeListener;
+    this.closeListener = null;
+    listener?.connectionClosed(this.closing ?? reason);
   }
 }

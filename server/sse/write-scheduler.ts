@@ -7,15 +7,24 @@ export interface Flushable {
 }
 
 export class WriteScheduler {
-  private dirty: Flushable[] = [];
+  // Connections to flush are dirty[head..count); the array is reused from the start once empty,
+  // so a turn allocates nothing and a long backlog is never copied.
+  private readonly dirty: (Flushable | null)[] = [];
+  private head = 0;
+  private count = 0;
   private scheduled = false;
+  /**
+   * A coarse clock the Hub advances a few times per heartbeat interval; a connection notes it on
+   * each write, so the heartbeat can skip viewers that were written to recently.
+   */
+  epoch = 0;
 
   /** @param sliceSize connections flushed per turn before yielding to other work */
   constructor(private readonly sliceSize = 1000) {}
 
   /** Called by a connection the first time it queues something since its last flush. */
   mark(connection: Flushable): void {
-    this.dirty.push(connection);
+    this.dirty[this.count++] = connection;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.run);
@@ -24,18 +33,27 @@ export class WriteScheduler {
 
   /** Flushes everything now (shutdown, tests). */
   flushAll(): void {
-    while (this.dirty.length > 0) this.flushSlice(this.dirty.length);
+    while (this.head < this.count) this.flushSlice(this.count - this.head);
   }
 
   private readonly run = (): void => {
     this.flushSlice(this.sliceSize);
-    if (this.dirty.length > 0) setImmediate(this.run);
+    if (this.head < this.count) setImmediate(this.run);
     else this.scheduled = false;
   };
 
-  private flushSlice(count: number): void {
-    const slice = this.dirty.length <= count ? this.dirty : this.dirty.slice(0, count);
-    this.dirty = this.dirty.length <= count ? [] : this.dirty.slice(count);
-    for (const connection of slice) connection.flush();
+  private flushSlice(size: number): void {
+    const { dirty } = this;
+    // Connections marked during this slice land past `end` and wait for the next turn.
+    const end = Math.min(this.head + size, this.count);
+    while (this.head < end) {
+      const connection = dirty[this.head]!;
+      dirty[this.head++] = null;
+      connection.flush();
+    }
+    if (this.head === this.count) {
+      this.head = 0;
+      this.count = 0;
+    }
   }
 }

@@ -152,6 +152,31 @@ describe('one node: streams', function () {
     await reader.until((r) => r.comments.filter((comment) => comment === '').length >= 2, 3000, 'two heartbeats');
   });
 
+  it('heartbeats only viewers nothing was written to for most of HEARTBEAT_MS, not those of a busy stream', async () => {
+    // A node of its own with a longer interval, so a slow post round trip on a busy machine
+    // cannot leave the busy viewer idle long enough to earn a heartbeat.
+    const beatNode = await startTestNode({ HEARTBEAT_MS: '1000' });
+    try {
+      const quiet = await openSse(`${beatNode.url}/streams/hush/events`);
+      const busy = await openSse(`${beatNode.url}/streams/chatter/events`);
+      const beats = (reader: SseReader) => reader.comments.filter((comment) => comment === '').length;
+      // Keep the busy stream busy (each post waits for the last to arrive) until the quiet viewer
+      // had two heartbeats, i.e. two intervals went by.
+      let sent = 0;
+      while (beats(quiet) < 2) {
+        await post(beatNode, 'chatter', 'ada', `m${sent}`);
+        sent += 1;
+        await busy.messages(sent);
+      }
+      assert.ok(sent > 3, `the busy stream got ${sent} messages`);
+      assert.equal(beats(busy), 0, 'no heartbeat to a viewer that is being written to');
+      quiet.close();
+      busy.close();
+    } finally {
+      await beatNode.close();
+    }
+  });
+
   it('serves retained history as JSON, oldest first, with after and limit', async () => {
     const ids: string[] = [];
     for (let index = 0; index < 6; index++) ids.push((await post(node, 'hist', 'ada', `h${index}`)).body.id);
