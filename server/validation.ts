@@ -43,25 +43,17 @@ function normaliseText(value: string): string {
   return value.replace(/\r\n?/g, '\n').replace(/[\0]/g, '').trim();
 }
 
+/** A required string field, normalised, then between 1 and `max` characters. */
+function boundedField(name: string, normalise: (value: string) => string, max: number) {
+  return z
+    .string({ error: (issue) => (issue.input === undefined ? `${name} is required` : `${name} must be a string`) })
+    .transform(normalise)
+    .pipe(z.string().min(1, `${name} is required`).max(max, `${name} is at most ${max} characters`));
+}
+
 export function messageSchema(limits: MessageLimits) {
-  const author = z
-    .string({ error: (issue) => (issue.input === undefined ? 'author is required' : 'author must be a string') })
-    .transform(normaliseAuthor)
-    .pipe(
-      z
-        .string()
-        .min(1, 'author is required')
-        .max(limits.maxAuthorChars, `author is at most ${limits.maxAuthorChars} characters`),
-    );
-  const text = z
-    .string({ error: (issue) => (issue.input === undefined ? 'text is required' : 'text must be a string') })
-    .transform(normaliseText)
-    .pipe(
-      z
-        .string()
-        .min(1, 'text is required')
-        .max(limits.maxTextChars, `text is at most ${limits.maxTextChars} characters`),
-    );
+  const author = boundedField('author', normaliseAuthor, limits.maxAuthorChars);
+  const text = boundedField('text', normaliseText, limits.maxTextChars);
   return z.object({ author, text }, { error: 'the body must be an object with author and text' });
 }
 
