@@ -45,6 +45,11 @@ export interface RedisBrokerOptions {
    * safety net under the event-driven repair, for losses no ioredis event reveals. 0 turns it off.
    */
   reconcileMs?: number;
+  /**
+   * Cluster only: how often the slot ranges are checked against the client's table (see
+   * watchTopology in redis-connections.ts). 0 turns it off.
+   */
+  topologyCheckMs?: number;
 }
 
 /** One subscribed stream on this node: its listeners and where delivery stands. */
@@ -108,7 +113,7 @@ export class RedisBroker implements Broker {
     const commandTimeoutMs = Math.max(100, this.operationTimeoutMs - 300);
     this.connections =
       options.redis.kind === 'cluster'
-        ? clusterConnections(options.redis.nodes, options.nodeId, commandTimeoutMs, events)
+        ? clusterConnections(options.redis.nodes, options.nodeId, commandTimeoutMs, events, options.topologyCheckMs)
         : singleConnections(options.redis.url, options.nodeId, commandTimeoutMs, events);
     this.scripts = defineScripts(this.connections.commands);
   }

@@ -34,7 +34,21 @@ export interface RedisClusterHandle {
    * the replica is promoted and every surviving node reports cluster_state:ok.
    */
   killMasterFor(key: string): Promise<FailoverResult>;
-  /** Starts a killed node again on its port with its nodes.conf; it rejoins (as a replica). */
+  /**
+   * CLUSTER FAILOVER on the replica of the master owning `key`'s slot: the two swap roles with
+   * every client connection left open (clients learn of it from MOVED replies). Waits until every
+   * node sees the replica as the slot's owner.
+   */
+  manualFailoverFor(key: string): Promise<FailoverResult>;
+  /**
+   * Resharding: moves the slot of `key`, with its keys, from its master to another master
+   * (IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE everywhere). Returns the new owner.
+   */
+  migrateSlotOf(key: string): Promise<RedisAddress>;
+  /**
+   * Starts a killed node again on its port with its nodes.conf; it rejoins (as a replica, once
+   * failed over) and is waited for until its replication link is up.
+   */
   restartNode(node: RedisAddress): Promise<void>;
   /** SIGKILLs every node (nodes.conf kept, data lost: no persistence). */
   killAll(): Promise<void>;
@@ -409,13 +423,29 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     return { host: HOST, port: owner.port };
   }
 
-  async function killMasterFor(key: string): Promise<FailoverResult> {
-    const slot = await slotOf(key);
+  /** The master serving `slot` and one live replica of it. */
+  async function masterAndReplica(slot: number): Promise<{ master: NodeLine; replica: NodeLine }> {
     const lines = await topology();
     const master = ownerOfSlot(lines, slot);
     const replica = lines.find((line) => line.masterId === master?.id && !line.failed);
-    const server = master && byPort.get(master.port);
-    if (!master || !replica || !server) throw new Error(`no master with a live replica serves slot ${slot}`);
+    if (!master || !replica) throw new Error(`no master with a live replica serves slot ${slot}`);
+    return { master, replica };
+  }
+
+  /** Does every running node name `port` as the owner of `slot`? */
+  async function everyNodeSeesOwner(slot: number, port: number): Promise<boolean> {
+    for (const live of running()) {
+      const text = await tryCommand(live.port, ['CLUSTER', 'NODES']);
+      if (typeof text !== 'string' || ownerOfSlot(parseClusterNodes(text), slot)?.port !== port) return false;
+    }
+    return true;
+  }
+
+  async function killMasterFor(key: string): Promise<FailoverResult> {
+    const slot = await slotOf(key);
+    const { master, replica } = await masterAndReplica(slot);
+    const server = byPort.get(master.port);
+    if (!server) throw new Error(`master ${master.port} of slot ${slot} is not a node of this cluster`);
     // Kill only once the replica has every acknowledged write, so the test measures the broker,
     // not Redis's asynchronous replication (which may lose the last writes of a dying master).
     // Writes are paused first: under steady traffic the offsets would never be seen equal.
@@ -437,10 +467,8 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
         for (const live of running()) {
           const info = await tryCommand(live.port, ['CLUSTER', 'INFO']);
           if (infoField(info, 'cluster_state') !== 'ok') return false;
-          const text = await tryCommand(live.port, ['CLUSTER', 'NODES']);
-          if (typeof text !== 'string' || ownerOfSlot(parseClusterNodes(text), slot)?.port !== replica.port) return false;
         }
-        return true;
+        return everyNodeSeesOwner(slot, replica.port);
       },
       FAILOVER_TIMEOUT_MS,
       `replica ${replica.port} to take over slot ${slot} from ${master.port}`,
@@ -448,11 +476,62 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     return { killed: { host: HOST, port: master.port }, promoted: { host: HOST, port: replica.port } };
   }
 
+  async function manualFailoverFor(key: string): Promise<FailoverResult> {
+    const slot = await slotOf(key);
+    const { master, replica } = await masterAndReplica(slot);
+    // The default (coordinated) manual failover waits for the replica to catch up: nothing lost.
+    await command(replica.port, ['CLUSTER', 'FAILOVER']);
+    await waitUntil(
+      () => everyNodeSeesOwner(slot, replica.port),
+      FAILOVER_TIMEOUT_MS,
+      `replica ${replica.port} to take over slot ${slot} from ${master.port} by CLUSTER FAILOVER`,
+    );
+    return { killed: { host: HOST, port: master.port }, promoted: { host: HOST, port: replica.port } };
+  }
+
+  async function migrateSlotOf(key: string): Promise<RedisAddress> {
+    const slot = await slotOf(key);
+    const lines = await topology();
+    const source = ownerOfSlot(lines, slot);
+    // Masters that serve slots: right after a failover a demoted master may still be listed as one.
+    const masters = lines.filter((line) => line.master && !line.failed && line.slots.length > 0);
+    const target = masters.find((line) => line.id !== source?.id);
+    if (!source || !target) throw new Error(`no second master to move slot ${slot} to`);
+    await command(target.port, ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id]);
+    await command(source.port, ['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id]);
+    for (;;) {
+      const keys = await command(source.port, ['CLUSTER', 'GETKEYSINSLOT', String(slot), '100']);
+      if (!Array.isArray(keys) || keys.length === 0) break;
+      await command(source.port, ['MIGRATE', HOST, String(target.port), '', '0', '5000', 'KEYS', ...keys.map(String)], 6000);
+    }
+    // The new owner first, then the old one, then the rest: the order redis-cli uses.
+    for (const line of [target, source, ...masters.filter((m) => m.id !== source.id && m.id !== target.id)]) {
+      await command(line.port, ['CLUSTER', 'SETSLOT', String(slot), 'NODE', target.id]);
+    }
+    await waitUntil(
+      () => everyNodeSeesOwner(slot, target.port),
+      FAILOVER_TIMEOUT_MS,
+      `every node to see slot ${slot} on ${target.port}`,
+    );
+    return { host: HOST, port: target.port };
+  }
+
   async function restartNode(node: RedisAddress): Promise<void> {
     const server = byPort.get(node.port);
     if (!server) throw new Error(`port ${node.port} is not a node of this cluster`);
     await restartServer(server, dir);
     await waitForClusterOk(servers);
+    // A master that was failed over rejoins as a replica: ready once its link to the new master is
+    // up (synced), so a later CLUSTER FAILOVER or kill finds a replica that has every write.
+    await waitUntil(
+      async () => {
+        const info = await tryCommand(node.port, ['INFO', 'replication']);
+        const role = infoField(info, 'role');
+        return role === 'master' || (role === 'slave' && infoField(info, 'master_link_status') === 'up');
+      },
+      FAILOVER_TIMEOUT_MS,
+      `node ${node.port} to be a master or a replica in sync`,
+    );
   }
 
   async function killAll(): Promise<void> {
@@ -476,6 +555,8 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     nodeTimeoutMs: NODE_TIMEOUT_MS,
     masterFor,
     killMasterFor,
+    manualFailoverFor,
+    migrateSlotOf,
     restartNode,
     killAll,
     restartAll,
