@@ -61,7 +61,7 @@ function connect({ specs, concurrency, timeoutMs }: ConnectArgs): Promise<Connec
     const openNext = () => {
       while (inFlight < concurrency && next < specs.length) {
         inFlight++;
-        open(specs[next++]!, (error) => {
+        open(specs[next]!, next++, (error) => {
           inFlight--;
           settled++;
           if (error) fail(error);
@@ -74,7 +74,7 @@ function connect({ specs, concurrency, timeoutMs }: ConnectArgs): Promise<Connec
         });
       }
     };
-    const open = (spec: ConnectSpec, done: (error?: string) => void) => {
+    const open = (spec: ConnectSpec, index: number, done: (error?: string) => void) => {
       let finished = false;
       const finish = (error?: string) => {
         if (finished) return;
@@ -87,6 +87,9 @@ function connect({ specs, concurrency, timeoutMs }: ConnectArgs): Promise<Connec
       const socket = net.connect({
         port: spec.port,
         host: '127.0.0.1',
+        // Several source addresses, as the native subscriber uses (see sse-subscriber.c): from
+        // one, the kernel's ephemeral port search grows with every connection past ~14,000.
+        localAddress: `127.0.0.${1 + (index % 16)}`,
         onread: {
           buffer: readBuffer,
           callback: (bytes: number, buffer: Uint8Array) => {
