@@ -3,16 +3,18 @@ import { WriteScheduler, type Flushable } from '../../server/sse/write-scheduler
 
 /** Resolves after the next setImmediate turn, when the scheduler has run one slice. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Resolves once the ticks queued before it ran: the first slice of an idle scheduler. */
+const endOfTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
 
 describe('WriteScheduler', () => {
-  it('flushes marked connections once per turn, in the order they were marked, in slices that yield', async () => {
+  it('flushes at the end of the tick when idle, in the order marked, then in slices that yield', async () => {
     const scheduler = new WriteScheduler(3);
     const flushed: number[] = [];
     const connections: Flushable[] = [0, 1, 2, 3, 4, 5, 6].map((n) => ({ flush: () => flushed.push(n) }));
     for (const connection of connections) scheduler.mark(connection);
-    assert.equal(flushed.length, 0, 'nothing is written in the turn that queued it');
-    await nextTurn();
-    assert.deepEqual(flushed, [0, 1, 2]);
+    assert.equal(flushed.length, 0, 'nothing is written while the code that queued it runs');
+    await endOfTick();
+    assert.deepEqual(flushed, [0, 1, 2], 'the first slice leaves before the next turn of the loop');
     // Marked now: goes after the ones still waiting from the first burst.
     scheduler.mark({ flush: () => flushed.push(7) });
     await nextTurn();
@@ -33,7 +35,7 @@ describe('WriteScheduler', () => {
         scheduler.mark(late);
       },
     });
-    await nextTurn();
+    await endOfTick();
     assert.deepEqual(flushed, ['first']);
     await nextTurn();
     assert.deepEqual(flushed, ['first', 'late']);
