@@ -4,7 +4,7 @@
 // names carry their units, so the report can divide any of them sse-chat / peer.
 import type { LoadGenerator } from './loadgen/loadgen.js';
 import { nowUs, type ConnectSpec, type PublishPlan } from './loadgen/protocol.js';
-import { cpuSeconds, machineBusySeconds, rssBytes } from './procstat.js';
+import { cpuSeconds, machineTimes, rssBytes } from './procstat.js';
 import type { RunningServer } from './targets.js';
 
 export type Figures = Record<string, number>;
@@ -44,14 +44,16 @@ export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], s
   const rssBefore = rssBytes(pids);
   const cpuBefore = cpuSeconds(pids);
   const loadgenCpuBefore = cpuSeconds(loadgenPids);
-  const machineBefore = machineBusySeconds();
+  const machineBefore = machineTimes();
   // Handshakes in flight stay under the servers' listen backlog (511), so no SYN is dropped and
   // retried a second later: setup time measures the server, not the kernel's retry timer.
   const summary = await ctx.loadgen.connect(specs, 384);
   // CPU is read right after the last connection is up; memory after a settle.
   const setupCpu = cpuSeconds(pids) - cpuBefore;
   const loadgenSetupCpu = cpuSeconds(loadgenPids) - loadgenCpuBefore;
-  const otherSetupCpu = Math.max(0, machineBusySeconds() - machineBefore - setupCpu - loadgenSetupCpu);
+  const machineAfter = machineTimes();
+  const otherSetupCpu = Math.max(0, machineAfter.busy - machineBefore.busy - setupCpu - loadgenSetupCpu);
+  const setupS = Math.max(0.001, summary.setupMs / 1000);
   await sleep(settleMs);
   const after = ctx.server.pids();
   const rssAfter = rssBytes(after);
@@ -66,7 +68,8 @@ export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], s
     setup_cpu_us_per_conn: round((setupCpu * 1e6) / established),
     // The client's share: on loopback most of each TCP handshake runs in the connecting process.
     loadgen_setup_cpu_us_per_conn: round((loadgenSetupCpu * 1e6) / established),
-    setup_other_cpu_pct: round((100 * otherSetupCpu) / Math.max(0.001, summary.setupMs / 1000)),
+    setup_other_cpu_pct: round((100 * otherSetupCpu) / setupS),
+    setup_steal_pct: round((100 * (machineAfter.steal - machineBefore.steal)) / setupS),
   };
 }
 
@@ -86,7 +89,7 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
   const loadgenCpuBefore = cpuSeconds(loadgenPids);
   const sharedPids = ctx.sharedPids();
   const sharedCpuBefore = cpuSeconds(sharedPids);
-  const machineBefore = machineBusySeconds();
+  const machineBefore = machineTimes();
   const startUs = nowUs();
 
   const published = await ctx.loadgen.publish(plan);
@@ -99,7 +102,11 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
   // Whatever else ran on the machine meanwhile (other test suites, the orchestrator, kernel
   // threads): latency and throughput are only as good as this is small.
   const sharedCpu = cpuSeconds(sharedPids) - sharedCpuBefore;
-  const otherCpu = Math.max(0, machineBusySeconds() - machineBefore - serverCpu - loadgenCpu - sharedCpu);
+  const machineAfter = machineTimes();
+  const otherCpu = Math.max(0, machineAfter.busy - machineBefore.busy - serverCpu - loadgenCpu - sharedCpu);
+  // Time the hypervisor gave this VM's cores to other guests: a stolen core stalls whatever runs
+  // on it, so latency tails move with this however lean the server is.
+  const stealCpu = machineAfter.steal - machineBefore.steal;
   const wallS = (endUs - startUs) / 1e6;
   const latency = delivery.latency.summary();
   const crossNode = delivery.crossNode.summary();
@@ -111,6 +118,10 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
   const otherPct = Math.round((100 * otherCpu) / wallS);
   if (otherPct > 20 && !ctx.notes.some((note) => note.startsWith('other processes'))) {
     ctx.notes.push(`other processes used up to ${otherPct}% of a core meanwhile (other_cpu_pct): latency and rates are noisy`);
+  }
+  const stealPct = Math.round((100 * stealCpu) / wallS);
+  if (stealPct > 10 && !ctx.notes.some((note) => note.startsWith('the hypervisor'))) {
+    ctx.notes.push(`the hypervisor took ${stealPct}% of a core from this VM meanwhile (steal_pct): latency is noisy`);
   }
   if (loadgenCpu / wallS > 0.85) ctx.notes.push(`load generator near its core's limit (${Math.round((100 * loadgenCpu) / wallS)}%)`);
 
@@ -137,6 +148,7 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
     loadgen_cpu_pct: round((100 * loadgenCpu) / wallS),
     publisher_max_lag_ms: round(published.maxLagMs),
     other_cpu_pct: round((100 * otherCpu) / wallS),
+    steal_pct: round((100 * stealCpu) / wallS),
   };
   if (sharedPids.length) {
     figures.redis_cpu_s = round(sharedCpu);

@@ -67,10 +67,17 @@ export function rssBytes(pids: number[]): number {
   return total;
 }
 
-/** CPU seconds the whole machine spent busy (all cores, every process and the kernel). */
-export function machineBusySeconds(): number {
+export interface MachineTimes {
+  /** CPU seconds the machine's processes and kernel spent busy, all cores, steal excluded. */
+  busy: number;
+  /** CPU seconds the hypervisor ran something else while this VM wanted to run (steal). */
+  steal: number;
+}
+
+/** From the first line of /proc/stat: user nice system idle iowait irq softirq steal guest guest_nice. */
+export function machineTimes(): MachineTimes {
   const fields = readFileSync('/proc/stat', 'latin1').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.reduce((sum, value) => sum + value, 0);
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-  return (total - idle) / ticksPerSecond;
+  // guest and guest_nice are already counted in user and nice.
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return { busy: (user + nice + system + irq + softirq) / ticksPerSecond, steal: steal / ticksPerSecond };
 }

@@ -17,6 +17,7 @@ const ORDER = [
   'setup_cpu_us_per_conn',
   'loadgen_setup_cpu_us_per_conn',
   'setup_other_cpu_pct',
+  'setup_steal_pct',
   'server_rss_mb',
   'rss_per_conn_kb',
   'rate_msgs_per_s',
@@ -48,6 +49,7 @@ const ORDER = [
   'loadgen_cpu_us_per_delivery',
   'publisher_max_lag_ms',
   'other_cpu_pct',
+  'steal_pct',
 ];
 
 const PEERS = ['nchan', 'naive'] as const;
