@@ -1,4 +1,4 @@
-// `npm run bench [-- scenario... --targets a,b --quick --workers N]`: runs each scenario against
+// `npm run bench [-- scenario... --targets a,b --quick --cold --workers N]`: runs each scenario against
 // sse-chat and then its peers, the servers pinned to core 0 and this process with its load
 // generator workers pinned to core 1, and prints a table and one JSON line per scenario.
 import { execFileSync } from 'node:child_process';
@@ -21,14 +21,16 @@ interface Options {
   pin: boolean;
 }
 
-const USAGE = `usage: npm run bench -- [scenario...] [--targets ${ALL_TARGETS.join(',')}] [--quick] [--subscriber native|node] [--workers N] [--no-pin]
+const USAGE = `usage: npm run bench -- [scenario...] [--targets ${ALL_TARGETS.join(',')}] [--quick] [--cold] [--subscriber native|node] [--workers N] [--no-pin]
 scenarios: ${SCENARIOS.map((s) => s.name).join(', ')} (fanout = both fan-out rates; default: all)`;
 
 function parseArgs(argv: string[]): Options {
   const options: Options = { scenarios: [], targets: [...ALL_TARGETS], scale: FULL_SCALE, workers: 1, subscriber: 'native', pin: true };
+  let cold = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--quick') options.scale = QUICK_SCALE;
+    else if (arg === '--cold') cold = true;
     else if (arg === '--no-pin') options.pin = false;
     else if (arg === '--workers') options.workers = Math.max(1, Number(argv[++i]));
     else if (arg === '--subscriber') {
@@ -50,6 +52,8 @@ function parseArgs(argv: string[]): Options {
     }
   }
   if (!options.scenarios.length) options.scenarios = [...SCENARIOS];
+  // --cold: measure from the first message on, without the warm-up window.
+  if (cold) options.scale = { ...options.scale, warmupS: 0, publishWarmupS: 0 };
   return options;
 }
 
