@@ -154,6 +154,7 @@ const saturation: Scenario = {
       return step;
     };
     let lastPass: number | null = null;
+    let loadgenBusy = 0;
     let firstFail: number | null = null;
     for (let rate = 10; rate <= 2000; rate = Math.round(rate * 1.5)) {
       const step = await tryRate(rate);
@@ -162,11 +163,13 @@ const saturation: Scenario = {
         break;
       }
       lastPass = rate;
-      if ((step.loadgen_cpu_pct ?? 0) > 85) {
-        ctx.notes.push(`stopped at ${rate} msg/s: the load generator's core is the limit, not the server`);
-        break;
-      }
+      // Not a reason to stop: at low rates every delivery is a read of its own, so the load
+      // generator can pass 85% of its core at 23 msg/s and need less per delivery at 400, when
+      // frames arrive coalesced (a run stopped at 23 msg/s that had reached 404 before). A load
+      // generator at its limit only adds latency, so the step that fails ends the search.
+      if ((step.loadgen_cpu_pct ?? 0) > 85) loadgenBusy = Math.max(loadgenBusy, rate);
     }
+    if (loadgenBusy) ctx.notes.push(`the load generator's core passed 85% at ${loadgenBusy} msg/s: the figure is a floor for the server`);
     // One step between the last pass and the first failure, if the failing step still drained.
     const failed = steps.at(-1);
     if (lastPass !== null && firstFail !== null && failed && failed.delivery_ratio === 1) {
