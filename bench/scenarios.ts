@@ -92,6 +92,9 @@ function pacedPlan(ctx: TargetContext, rate: number, durationS: number, connecti
   };
 }
 
+/** How long a window waits for its last deliveries (every scenario but saturation's steps). */
+const WINDOW: WindowOptions = { drainTimeoutMs: 30000, stallMs: 5000 };
+
 /**
  * Runs `plan` once before the measured window, as a server that has been up for a while would have
  * been: a Node server's first seconds under load carry its JIT compilation and the growth of its
@@ -99,9 +102,9 @@ function pacedPlan(ctx: TargetContext, rate: number, durationS: number, connecti
  * traffic; nchan's the same either way). What the cold window saw is reported beside the figures
  * (`warmup_*`), so the cost of a cold start stays visible.
  */
-async function warmUp(ctx: TargetContext, plan: PublishPlan | null, options: WindowOptions): Promise<Figures> {
+async function warmUp(ctx: TargetContext, plan: PublishPlan | null): Promise<Figures> {
   if (!plan) return {};
-  const cold = await measureWindow(ctx, plan, options);
+  const cold = await measureWindow(ctx, plan, WINDOW);
   if (cold.delivery_ratio !== 1) ctx.notes.push(`the warm-up window's delivery ratio was ${cold.delivery_ratio}`);
   return {
     warmup_s: plan.durationMs / 1000,
@@ -113,10 +116,9 @@ async function warmUp(ctx: TargetContext, plan: PublishPlan | null, options: Win
 
 /** A paced warm-up at `rate` for scale.warmupS, or none. */
 function pacedWarmUp(ctx: TargetContext, scale: Scale, rate: number, connectionsPerTarget: number): Promise<Figures> {
-  return warmUp(ctx, scale.warmupS > 0 ? pacedPlan(ctx, rate, scale.warmupS, connectionsPerTarget) : null, PACED_WINDOW);
+  return warmUp(ctx, scale.warmupS > 0 ? pacedPlan(ctx, rate, scale.warmupS, connectionsPerTarget) : null);
 }
 
-const PACED_WINDOW: WindowOptions = { drainTimeoutMs: 30000, stallMs: 5000 };
 
 function fanout(rate: number): Scenario {
   return {
@@ -129,7 +131,7 @@ function fanout(rate: number): Scenario {
     async run(ctx, scale) {
       const setup = await connectViewers(ctx, viewerSpecs(ctx, scale.fanoutViewers));
       const warm = await pacedWarmUp(ctx, scale, rate, 4);
-      const window = await measureWindow(ctx, pacedPlan(ctx, rate, scale.durationS, 4), PACED_WINDOW);
+      const window = await measureWindow(ctx, pacedPlan(ctx, rate, scale.durationS, 4), WINDOW);
       return { figures: { ...setup, rate_msgs_per_s: rate, ...window, ...warm } };
     },
   };
@@ -195,7 +197,7 @@ const rooms: Scenario = {
   async run(ctx, scale) {
     const setup = await connectViewers(ctx, viewerSpecs(ctx, scale.roomViewers));
     const warm = await pacedWarmUp(ctx, scale, scale.roomsRate, 16);
-    const window = await measureWindow(ctx, pacedPlan(ctx, scale.roomsRate, scale.durationS, 16), PACED_WINDOW);
+    const window = await measureWindow(ctx, pacedPlan(ctx, scale.roomsRate, scale.durationS, 16), WINDOW);
     return { figures: { ...setup, rate_msgs_per_s: scale.roomsRate, ...window, ...warm } };
   },
 };
@@ -215,8 +217,8 @@ async function publishAsFastAsAnswered(ctx: TargetContext, scale: Scale): Promis
     maxInFlight: 10,
     drainMs: 10000,
   });
-  const warm = await warmUp(ctx, scale.publishWarmupS > 0 ? plan(scale.publishWarmupS) : null, PACED_WINDOW);
-  const window = await measureWindow(ctx, plan(scale.publishS), PACED_WINDOW);
+  const warm = await warmUp(ctx, scale.publishWarmupS > 0 ? plan(scale.publishWarmupS) : null);
+  const window = await measureWindow(ctx, plan(scale.publishS), WINDOW);
   return { figures: { ...setup, ...window, ...warm } };
 }
 
@@ -264,7 +266,7 @@ const crossNode: Scenario = {
   async run(ctx, scale) {
     const setup = await connectViewers(ctx, viewerSpecs(ctx, scale.crossNodeViewersPerNode * ctx.server.ports.length));
     const warm = await pacedWarmUp(ctx, scale, scale.crossNodeRate, 4);
-    const window = await measureWindow(ctx, pacedPlan(ctx, scale.crossNodeRate, scale.durationS, 4), PACED_WINDOW);
+    const window = await measureWindow(ctx, pacedPlan(ctx, scale.crossNodeRate, scale.durationS, 4), WINDOW);
     return { figures: { ...setup, rate_msgs_per_s: scale.crossNodeRate, ...window, ...warm } };
   },
 };

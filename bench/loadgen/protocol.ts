@@ -15,6 +15,18 @@ export function markerText(seq: number, sendUs: number, node: number): string {
   return `|${seq}|${Math.round(sendUs)}|${node}|`;
 }
 
+/**
+ * Subscribers connect from 127.0.0.1 up to 127.0.0.<this>, the connection's index choosing: from
+ * one source address to one server port, the kernel's ephemeral port search slows every connect
+ * past ~14,000 connections. sse-subscriber.c's SOURCE_ADDRESSES is the same number.
+ */
+export const SOURCE_ADDRESSES = 16;
+
+/** The loopback address connection number `index` connects from. */
+export function sourceAddress(index: number): string {
+  return `127.0.0.${1 + (index % SOURCE_ADDRESSES)}`;
+}
+
 /** One SSE subscription to open. */
 export interface ConnectSpec {
   port: number;

@@ -269,7 +269,7 @@ static void fail_connection(connection *c, const char *why) {
  * (__inet_check_established, __inet_hash_connect in `perf record -a`) was 73% of this process's
  * CPU and made the load generator, not the server, set the setup time.
  */
-#define SOURCE_ADDRESSES 16
+#define SOURCE_ADDRESSES 16 /* protocol.ts's SOURCE_ADDRESSES */
 
 static void open_connection(int index) {
   connection *c = &conns[index];

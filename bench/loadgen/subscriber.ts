@@ -5,6 +5,7 @@ import net from 'node:net';
 import { LatencyHistogram } from './histogram.js';
 import {
   nowUs,
+  sourceAddress,
   type AwaitArgs,
   type AwaitResult,
   type ConnectArgs,
@@ -87,9 +88,7 @@ function connect({ specs, concurrency, timeoutMs }: ConnectArgs): Promise<Connec
       const socket = net.connect({
         port: spec.port,
         host: '127.0.0.1',
-        // Several source addresses, as the native subscriber uses (see sse-subscriber.c): from
-        // one, the kernel's ephemeral port search grows with every connection past ~14,000.
-        localAddress: `127.0.0.${1 + (index % 16)}`,
+        localAddress: sourceAddress(index),
         onread: {
           buffer: readBuffer,
           callback: (bytes: number, buffer: Uint8Array) => {
