@@ -2,6 +2,7 @@
 // fail fast instead of queueing, sharded subscriptions confirmed by the server, health probes, and
 // the events that tell the broker its subscriptions may be gone.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { DirectPublisher } from './direct-publisher.js';
 import { backoffMs, describe, withTimeout } from './retry.js';
 import type { RawEntry } from './redis-wire.js';
 import { HISTORY_LUA } from './scripts/history.js';
@@ -25,6 +26,7 @@ export interface ScriptCommands {
 /** What differs between a cluster and a single Redis; everything else is shared. */
 export interface Connections {
   commands: Cluster | Redis;
+  scripts: ScriptCommands;
   /** Resolves once the server confirmed the subscription, so a log read after it misses nothing. */
   subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
@@ -45,7 +47,7 @@ export interface ConnectionEvents {
 }
 
 /** EVALSHA through defineCommand, so scripts join ioredis auto-pipelining and reload on NOSCRIPT. */
-export function defineScripts(client: Cluster | Redis): ScriptCommands {
+function defineScripts(client: Cluster | Redis): ScriptCommands {
   client.defineCommand('ssePublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
   client.defineCommand('sseHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
   client.defineCommand('sseRecent', { numberOfKeys: 1, lua: RECENT_LUA });
@@ -107,6 +109,16 @@ export function clusterConnections(
     redisOptions: redisOptions(nodeId, commandTimeoutMs),
   };
   const cluster = new Cluster(nodes, options);
+  const viaIoredis = defineScripts(cluster);
+  const direct = new DirectPublisher(cluster, PUBLISH_LUA, `sse-chat:${nodeId}:publish`.slice(0, 60), log);
+  const scripts: ScriptCommands = {
+    ssePublish: (logKey, trimmed, channel, body, historySize, slack, maxAgeMs) =>
+      direct.publish({ log: logKey, trimmed, channel, body, historySize, slack, maxAgeMs }, () =>
+        viaIoredis.ssePublish(logKey, trimmed, channel, body, historySize, slack, maxAgeMs),
+      ),
+    sseHistory: (...args) => viaIoredis.sseHistory(...args),
+    sseRecent: (...args) => viaIoredis.sseRecent(...args),
+  };
   let topologyTimer: NodeJS.Timeout | null = null;
   cluster.on('smessage', (channel: string, payload: string) => events.onMessage(channel, payload));
   // Without an 'error' listener a failed subscriber connection would crash the process.
@@ -129,6 +141,7 @@ export function clusterConnections(
 
   return {
     commands: cluster,
+    scripts,
     async subscribe(channel) {
       await cluster.ssubscribe(channel);
     },
@@ -167,6 +180,7 @@ export function clusterConnections(
     async close() {
       if (topologyTimer) clearInterval(topologyTimer);
       topologyTimer = null;
+      direct.close();
       await withTimeout(cluster.quit(), 1000, 'quit timed out').catch(() => undefined);
       cluster.disconnect();
     },
@@ -233,6 +247,7 @@ export function singleConnections(url: string, nodeId: string, commandTimeoutMs:
 
   return {
     commands,
+    scripts: defineScripts(commands),
     async subscribe(channel) {
       await subscriber.ssubscribe(channel);
     },

@@ -15,7 +15,6 @@ import {
 import { compareIdText, formatId, parseId } from './ids.js';
 import {
   clusterConnections,
-  defineScripts,
   singleConnections,
   type BrokerLogger,
   type Connections,
@@ -115,7 +114,7 @@ export class RedisBroker implements Broker {
       options.redis.kind === 'cluster'
         ? clusterConnections(options.redis.nodes, options.nodeId, commandTimeoutMs, events, options.topologyCheckMs)
         : singleConnections(options.redis.url, options.nodeId, commandTimeoutMs, events);
-    this.scripts = defineScripts(this.connections.commands);
+    this.scripts = this.connections.scripts;
   }
 
   /** Connects, retrying with backoff until every shard answers; close() ends the wait. */

@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeCommand, ReplyReader, type Reply as WireReply } from '../../server/broker/resp.js';
 import { waitUntil } from './wait.js';
 
 export { waitUntil };
@@ -259,55 +260,32 @@ async function restartServer(server: ServerProcess, dir: string): Promise<void> 
 }
 
 // ---------------------------------------------------------------------------------------------
-// A minimal RESP client: enough for PING, INFO, CLUSTER INFO/NODES/KEYSLOT and PUBSUB while
-// polling, without a client library's reconnect and queueing behaviour getting in the way.
+// One command per connection, on the product's own RESP2 codec: enough for PING, INFO, CLUSTER
+// INFO/NODES/KEYSLOT and PUBSUB while polling, without a client library's reconnect and queueing
+// behaviour getting in the way.
 
 export type Reply = string | number | null | Reply[];
 
-function encodeCommand(args: string[]): string {
-  return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
-}
-
-type Parsed = { reply: Reply; end: number } | { error: string; end: number };
-
-/** Parses one RESP2 reply starting at `start`; undefined while incomplete. */
-function parseReply(buffer: Buffer, start = 0): Parsed | undefined {
-  const lineEnd = buffer.indexOf('\r\n', start);
-  if (lineEnd < 0) return undefined;
-  const type = String.fromCharCode(buffer[start]!);
-  const line = buffer.subarray(start + 1, lineEnd).toString();
-  const next = lineEnd + 2;
-  if (type === '+') return { reply: line, end: next };
-  if (type === '-') return { error: line, end: next };
-  if (type === ':') return { reply: Number(line), end: next };
-  if (type === '$') {
-    const length = Number(line);
-    if (length < 0) return { reply: null, end: next };
-    if (buffer.length < next + length + 2) return undefined;
-    return { reply: buffer.subarray(next, next + length).toString(), end: next + length + 2 };
+/** A reply as plain values; an error reply, even nested, becomes a thrown Error. */
+function plain(reply: WireReply): Reply {
+  switch (reply.kind) {
+    case 'string':
+    case 'integer':
+      return reply.value;
+    case 'null':
+      return null;
+    case 'array':
+      return reply.items.map(plain);
+    case 'error':
+      throw new Error(reply.message);
   }
-  if (type === '*') {
-    const count = Number(line);
-    if (count < 0) return { reply: null, end: next };
-    const items: Reply[] = [];
-    let at = next;
-    for (let index = 0; index < count; index++) {
-      const item = parseReply(buffer, at);
-      if (!item) return undefined;
-      if ('error' in item) return item;
-      items.push(item.reply);
-      at = item.end;
-    }
-    return { reply: items, end: at };
-  }
-  return { error: `unsupported reply type ${type}`, end: next };
 }
 
 /** Sends one command on a fresh connection; rejects on error reply, refusal or timeout. */
 export function command(port: number, args: string[], timeoutMs = 1000): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const socket = new Socket();
-    let received = Buffer.alloc(0);
+    const reader = new ReplyReader();
     const finish = (error: Error | null, reply?: Reply) => {
       clearTimeout(timer);
       socket.destroy();
@@ -316,12 +294,13 @@ export function command(port: number, args: string[], timeoutMs = 1000): Promise
     };
     const timer = setTimeout(() => finish(new Error(`timeout: ${args.join(' ')} on ${port}`)), timeoutMs);
     socket.once('error', (error) => finish(error));
-    socket.on('data', (chunk) => {
-      received = Buffer.concat([received, chunk]);
-      const parsed = parseReply(received);
-      if (!parsed) return;
-      if ('error' in parsed) finish(new Error(parsed.error));
-      else finish(null, parsed.reply);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        const [reply] = reader.push(chunk);
+        if (reply) finish(null, plain(reply));
+      } catch (error) {
+        finish(error instanceof Error ? error : new Error(String(error)));
+      }
     });
     socket.connect(port, HOST, () => socket.write(encodeCommand(args)));
   });

@@ -228,6 +228,60 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
     assert.deepEqual(recorder.ids, expected);
   });
 
+  it('publishes on its own connection to the master; a flushed script or a cut connection loses nothing', async () => {
+    const { publisher, stream, recorder } = await scene(target, { reconcileMs: 0 });
+    const master = await cluster.masterFor(streamKeys(stream).log);
+    const publishConnection = async () =>
+      String(await command(master.port, ['CLIENT', 'LIST']))
+        .split('\n')
+        .find((line) => line.includes(' name=sse-chat:node-0:publish '));
+    const sent: string[] = [];
+    const publishSome = async (count: number, label: string) => {
+      const ids = await Promise.all(Array.from({ length: count }, (_, i) => publisher.publish(stream, { author: 'a', text: `${label} ${i}` })));
+      sent.push(...ids.map((message) => message.id));
+    };
+    // The first publish goes through ioredis and opens the node's own connection for the next.
+    await publishSome(1, 'first');
+    await waitUntil(async () => (await publishConnection()) !== undefined, 5000, 'the publish connection to the master');
+    await publishSome(5, 'direct');
+    assert.match((await publishConnection())!, / cmd=evalsha /, 'the publishes went through the node’s own connection');
+
+    // A master that lost its scripts answers NOSCRIPT; ioredis loads the script and runs it once.
+    for (const node of cluster.nodes) await command(node.port, ['SCRIPT', 'FLUSH']);
+    await publishSome(5, 'after flush');
+
+    // A cut connection fails what is written to it before the node notices (503, as for any
+    // Redis connection), and nothing after that.
+    const id = /\bid=(\d+)\b/.exec((await publishConnection())!)![1]!;
+    await command(master.port, ['CLIENT', 'KILL', 'ID', id]);
+    let failed = 0;
+    for (let i = 0; sent.length < 16; i++) {
+      await publisher.publish(stream, { author: 'a', text: `after kill ${i}` }).then(
+        (message) => sent.push(message.id),
+        (error: unknown) => {
+          assert.ok(error instanceof BrokerUnavailableError, `a failed publish is BrokerUnavailableError: ${String(error)}`);
+          failed += 1;
+        },
+      );
+    }
+    assert.ok(failed <= 1, `${failed} publishes failed after the cut`);
+    // Publishes go through ioredis for a moment after a failed connection, then open a new one.
+    await waitUntil(
+      async () => {
+        await publishSome(1, 'reconnecting');
+        return (await publishConnection()) !== undefined;
+      },
+      5000,
+      'a new publish connection',
+    );
+
+    const expected = [...sent].sort(compareIdText);
+    await recorder.waitForId(expected.at(-1)!, 5000);
+    assert.deepEqual(recorder.ids, expected, 'every acknowledged message delivered, in order, once');
+    const stored = await publisher.history(stream, '0-0', 100);
+    assert.deepEqual(stored.messages.map((message) => message.id), expected, 'each stored exactly once');
+  });
+
   it('master failover: a subscriber on another node gets every acknowledged message, in order, once', async () => {
     // reconcileMs 0: recovery must come from ioredis's events and the previous-id check alone.
     const { publisher, subscriber, stream, recorder } = await scene(target, { reconcileMs: 0 });
