@@ -5,11 +5,12 @@
 // ioredis, which stays in charge of topology, redirections and loading the script: this module only
 // takes the slot table ioredis keeps, and hands a publish back whenever a reply says it did not run.
 import { createHash } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster } from 'ioredis';
 import type { BrokerLogger } from './redis-connections.js';
 import { describe } from './retry.js';
+import { openRedisSocket } from './redis-socket.js';
 import { encodeCommand, ReplyReader, type Reply } from './resp.js';
 
 /** Replies that mean the script did not run here: ioredis redirects, retries or loads it. */
@@ -28,11 +29,6 @@ interface Pending {
   reject(error: Error): void;
 }
 
-const CONNECT_TIMEOUT_MS = 2000;
-/** Silence with a reply owed for this long means the master is gone or stuck: the socket is cut. */
-const REPLY_TIMEOUT_MS = 3000;
-/** An unused connection (the master lost its slots, or the node stopped posting) closes after this. */
-const IDLE_CLOSE_MS = 60_000;
 /** After a connection to a master failed, its publishes go through ioredis for this long. */
 const RETRY_AFTER_MS = 1000;
 
@@ -49,21 +45,17 @@ class ShardSocket {
 
   constructor(
     readonly address: string,
-    host: string,
-    port: number,
     connectionName: string,
     private readonly onClosed: (shard: ShardSocket, error: Error | null) => void,
   ) {
-    this.socket = connect({ host, port, noDelay: true });
-    this.socket.setTimeout(CONNECT_TIMEOUT_MS);
-    this.socket.on('connect', () => {
-      this.connected = true;
-      this.socket.setTimeout(REPLY_TIMEOUT_MS);
+    this.socket = openRedisSocket(address, {
+      onConnect: () => (this.connected = true),
+      onData: (chunk) => this.onData(chunk),
+      owesReply: () => this.head < this.pending.length,
+      idleSince: () => this.lastUsed,
+      onFailure: (error) => this.close(error),
+      onIdle: () => this.close(null),
     });
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('timeout', () => this.onTimeout());
-    this.socket.on('error', (error) => this.close(error));
-    this.socket.on('close', () => this.close(new Error(`connection to ${address} closed`)));
     // Named like ioredis's connections, so CLIENT LIST tells which sockets are whose.
     void this.send(['CLIENT', 'SETNAME', connectionName]).catch(() => undefined);
   }
@@ -111,14 +103,6 @@ class ShardSocket {
       this.pending.splice(0, this.head);
       this.head = 0;
     }
-  }
-
-  private onTimeout(): void {
-    if (!this.connected) this.close(new Error(`connecting to ${this.address} timed out`));
-    else if (this.head < this.pending.length) this.close(new Error(`no reply from ${this.address} in ${REPLY_TIMEOUT_MS} ms`));
-    else if (Date.now() - this.lastUsed >= IDLE_CLOSE_MS) this.close(null);
-    // A socket's timeout fires once per quiet spell: armed again for the next one.
-    else this.socket.setTimeout(REPLY_TIMEOUT_MS);
   }
 
   close(error: Error | null): void {
@@ -208,8 +192,7 @@ export class DirectPublisher {
   }
 
   private open(address: string): void {
-    const at = address.lastIndexOf(':');
-    const shard = new ShardSocket(address, address.slice(0, at), Number(address.slice(at + 1)), this.connectionName, (closed, error) => {
+    const shard = new ShardSocket(address, this.connectionName, (closed, error) => {
       if (this.shards.get(address) === closed) this.shards.delete(address);
       if (error) {
         this.failedAt.set(address, Date.now());

@@ -3,6 +3,7 @@
 // the events that tell the broker its subscriptions may be gone.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { DirectPublisher } from './direct-publisher.js';
+import { DirectSubscriber } from './direct-subscriber.js';
 import { backoffMs, describe, withTimeout } from './retry.js';
 import type { RawEntry } from './redis-wire.js';
 import { HISTORY_LUA } from './scripts/history.js';
@@ -82,8 +83,8 @@ export function clusterConnections(
   const { log } = events;
   const options: ClusterOptions = {
     lazyConnect: true,
-    // One subscriber connection per master, SSUBSCRIBE routed to the shard owning the channel.
-    shardedSubscribers: true,
+    // Sharded subscriptions are DirectSubscriber's (one socket per master), not ioredis's.
+    shardedSubscribers: false,
     // No auto-pipelining: at the usual rates each tick has one command, and the pipeline ioredis
     // builds for it (a Commander with every script copied on) cost more than the write it saves.
     // Measured (npm run bench): publish-redis 15,900 POST/s without vs 14,900 with, and less
@@ -119,22 +120,23 @@ export function clusterConnections(
     sseHistory: (...args) => viaIoredis.sseHistory(...args),
     sseRecent: (...args) => viaIoredis.sseRecent(...args),
   };
+  const subscriber = new DirectSubscriber(
+    cluster,
+    `sse-chat:${nodeId}:subscribe`.slice(0, 60),
+    { onMessage: events.onMessage, onLost: events.onResubscribeNeeded },
+    log,
+  );
   let topologyTimer: NodeJS.Timeout | null = null;
-  cluster.on('smessage', (channel: string, payload: string) => events.onMessage(channel, payload));
-  // Without an 'error' listener a failed subscriber connection would crash the process.
+  // Without an 'error' listener a failed connection would crash the process.
   cluster.on('error', (error: unknown) => log.debug({ err: describe(error) }, 'redis cluster error'));
   cluster.on('node error', (error: unknown, node: string) => log.debug({ err: describe(error), node }, 'redis node error'));
-  cluster.on('nodeError', (error: unknown, node: string) => log.debug({ err: describe(error), node }, 'redis subscriber error'));
-  // A new subscriber connection (after a failover, slot move or reconnect) starts with no
-  // subscriptions of its own; subscribersReady follows once ioredis has (tried to) resubscribe.
-  // 'refresh' (a new slot table was read) follows anything that hinted at a topology change,
-  // among them the sunsubscribe a node sends when the slot of a channel leaves it: ioredis moves
-  // no subscriber when the node it asked does not know of the change yet, and the channel would
-  // stay unsubscribed on the old node without a word.
-  for (const event of ['+subscriber', 'subscribersReady', 'ready', 'refresh']) {
+  // 'refresh' (a new slot table was read) follows anything that hinted at a topology change: a
+  // channel whose slot moved is subscribed again where the new table says. The sunsubscribe a
+  // master sends when a slot leaves it may reach us before the node the table is read from knows
+  // of the change; the resubscribe then gets MOVED, which refreshes again until it lands.
+  for (const event of ['ready', 'refresh']) {
     cluster.on(event, () => events.onResubscribeNeeded(event));
   }
-  cluster.on('-subscriber', () => log.debug({}, 'redis subscriber connection removed'));
   for (const event of ['close', 'reconnecting', 'end']) {
     cluster.on(event, () => events.onDown(`cluster ${event}`));
   }
@@ -142,19 +144,9 @@ export function clusterConnections(
   return {
     commands: cluster,
     scripts,
-    async subscribe(channel) {
-      await cluster.ssubscribe(channel);
-    },
-    async unsubscribe(channel) {
-      await cluster.sunsubscribe(channel);
-    },
-    async resubscribe(channel) {
-      // ioredis appends the channel to its resubscribe list on every SSUBSCRIBE; unsubscribing
-      // first keeps that list from growing with each failover. The moment in between is covered
-      // by the log read that follows.
-      await cluster.sunsubscribe(channel).catch(() => undefined);
-      await cluster.ssubscribe(channel);
-    },
+    subscribe: (channel) => subscriber.subscribe(channel),
+    unsubscribe: (channel) => subscriber.unsubscribe(channel),
+    resubscribe: (channel) => subscriber.subscribe(channel),
     async probe() {
       if (cluster.status !== 'ready') throw new Error(`cluster is ${cluster.status}`);
       // Every master that owns slots must answer: one dead shard means some streams are down.
@@ -162,13 +154,21 @@ export function clusterConnections(
       for (const slot of cluster.slots) if (slot?.[0]) owners.add(slot[0]);
       if (owners.size === 0) throw new Error('no slot information yet');
       const masters = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, node]));
-      await Promise.all(
-        [...owners].map(async (owner) => {
-          const node = masters.get(owner);
-          if (!node) throw new Error(`no connection to master ${owner}`);
-          await node.ping();
-        }),
-      );
+      try {
+        await Promise.all(
+          [...owners].map(async (owner) => {
+            const node = masters.get(owner);
+            if (!node) throw new Error(`no connection to master ${owner}`);
+            await node.ping();
+          }),
+        );
+      } catch (error) {
+        // ioredis drops a dead master's connection and only brings it back with a slot table
+        // read after the master is up again; nothing else asks for one when every node was down
+        // (its cluster stays 'ready' as long as a replica's idle connection is left in its pool).
+        cluster.refreshSlotsCache();
+        throw error;
+      }
     },
     connect() {
       cluster.connect().catch((error: unknown) => log.debug({ err: describe(error) }, 'cluster connect failed, retrying'));
@@ -181,6 +181,7 @@ export function clusterConnections(
       if (topologyTimer) clearInterval(topologyTimer);
       topologyTimer = null;
       direct.close();
+      subscriber.close();
       await withTimeout(cluster.quit(), 1000, 'quit timed out').catch(() => undefined);
       cluster.disconnect();
     },

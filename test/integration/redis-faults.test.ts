@@ -221,6 +221,11 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
     const before = await publisher.publish(stream, { author: 'a', text: 'before' });
     await recorder.waitForId(before.id);
     const master = await cluster.masterFor(streamKeys(stream).log);
+    const clients = String(await command(master.port, ['CLIENT', 'LIST'])).split('\n');
+    assert.ok(
+      clients.some((line) => line.includes(' name=sse-chat:node-1:subscribe ') && line.includes(' ssub=1 ')),
+      'the subscribing node holds the channel on its own connection to the master',
+    );
     await command(master.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
     const missed = await Promise.all(Array.from({ length: 20 }, (_, i) => publisher.publish(stream, { author: 'a', text: `missed ${i}` })));
     const expected = [before.id, ...missed.map((m) => m.id).sort(compareIdText)];

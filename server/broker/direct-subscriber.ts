@@ -1,0 +1,225 @@
+// Sharded subscriptions on the node's own sockets, one per cluster master, beside ioredis. Every
+// live message of a clustered node comes through here, and ioredis's sharded subscribers cost a
+// large share of a node's CPU in receiving them (its RESP3 decoder, two event relays per message;
+// bench cross-node, BENCHMARKS.md); they also reconnect to a dead master in a tight loop during a
+// failover. ioredis stays in charge of the slot table: a channel is subscribed on the master that
+// table names, and whatever may have cost a subscription (a lost socket, a slot moving away, a
+// MOVED reply) is reported to the broker, which subscribes again and reads the log.
+import type { Socket } from 'node:net';
+import calculateSlot from 'cluster-key-slot';
+import type { Cluster } from 'ioredis';
+import { RedisReplyError } from './direct-publisher.js';
+import type { BrokerLogger } from './redis-connections.js';
+import { describe } from './retry.js';
+import { openRedisSocket } from './redis-socket.js';
+import { encodeCommand, ReplyReader, type Reply } from './resp.js';
+
+type Kind = 'ssubscribe' | 'sunsubscribe' | 'other';
+
+interface Waiting {
+  kind: Kind;
+  channel: string;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** After a connection to a master failed, subscribing there fails at once for this long. */
+const RETRY_AFTER_MS = 500;
+
+interface SocketEvents {
+  onMessage(channel: string, payload: string): void;
+  /** The master dropped the channel by itself (its slot moved away or the master stepped down). */
+  onDropped(shard: SubscriberSocket, channel: string): void;
+  onMoved(): void;
+  onClosed(shard: SubscriberSocket, error: Error | null): void;
+}
+
+/** One master's subscriber socket: the channels it confirmed, the confirmations it owes. */
+class SubscriberSocket {
+  private readonly socket: Socket;
+  private readonly reader = new ReplyReader();
+  /** Commands answered in order; a confirmation is matched by kind and channel, an error by order. */
+  private readonly waiting: Waiting[] = [];
+  readonly channels = new Set<string>();
+  connected = false;
+  private emptySince = Date.now();
+  closed = false;
+
+  constructor(
+    readonly address: string,
+    connectionName: string,
+    private readonly events: SocketEvents,
+  ) {
+    this.socket = openRedisSocket(address, {
+      onConnect: () => (this.connected = true),
+      onData: (chunk) => this.onData(chunk),
+      owesReply: () => this.waiting.length > 0,
+      idleSince: () => (this.channels.size === 0 ? this.emptySince : null),
+      onFailure: (error) => this.close(error),
+      onIdle: () => this.close(null),
+    });
+    this.socket.setKeepAlive(true, 10_000);
+    // Before any SSUBSCRIBE: a subscribed RESP2 connection takes no other command.
+    void this.send('other', '', ['CLIENT', 'SETNAME', connectionName]).catch(() => undefined);
+  }
+
+  subscribe(channel: string): Promise<void> {
+    return this.send('ssubscribe', channel, ['SSUBSCRIBE', channel]);
+  }
+
+  unsubscribe(channel: string): Promise<void> {
+    return this.send('sunsubscribe', channel, ['SUNSUBSCRIBE', channel]);
+  }
+
+  private send(kind: Kind, channel: string, args: string[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`connection to ${this.address} closed`));
+    this.socket.write(encodeCommand(args));
+    return new Promise<void>((resolve, reject) => this.waiting.push({ kind, channel, resolve, reject }));
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      for (const reply of this.reader.push(chunk)) this.onReply(reply);
+    } catch (error) {
+      this.close(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private onReply(reply: Reply): void {
+    if (reply.kind === 'array') {
+      const [type, channel, payload] = reply.items;
+      if (type?.kind !== 'string' || channel?.kind !== 'string') throw new Error(`unexpected reply from ${this.address}`);
+      if (type.value === 'smessage') {
+        if (payload?.kind === 'string') this.events.onMessage(channel.value, payload.value);
+        return;
+      }
+      if (type.value === 'ssubscribe') {
+        this.channels.add(channel.value);
+        this.settle('ssubscribe', channel.value);
+        return;
+      }
+      if (type.value === 'sunsubscribe') {
+        this.channels.delete(channel.value);
+        if (this.channels.size === 0) this.emptySince = Date.now();
+        if (!this.settle('sunsubscribe', channel.value)) this.events.onDropped(this, channel.value);
+        return;
+      }
+      throw new Error(`unexpected ${type.value} from ${this.address}`);
+    }
+    // Anything else answers the oldest command: an error (MOVED: the slot table is stale) or
+    // CLIENT SETNAME's OK.
+    const oldest = this.waiting.shift();
+    if (!oldest) throw new Error(`unexpected reply from ${this.address}`);
+    if (reply.kind !== 'error') return oldest.resolve();
+    if (reply.message.startsWith('MOVED ')) this.events.onMoved();
+    oldest.reject(new RedisReplyError(reply.message));
+  }
+
+  /** Resolves the oldest command waiting for this confirmation; false when none was. */
+  private settle(kind: Kind, channel: string): boolean {
+    const index = this.waiting.findIndex((entry) => entry.kind === kind && entry.channel === channel);
+    if (index < 0) return false;
+    this.waiting.splice(index, 1)[0]!.resolve();
+    return true;
+  }
+
+  close(error: Error | null): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    const failure = error ?? new Error(`connection to ${this.address} closed`);
+    for (const entry of this.waiting.splice(0)) entry.reject(failure);
+    this.events.onClosed(this, error);
+  }
+}
+
+export interface DirectSubscriberEvents {
+  onMessage(channel: string, payload: string): void;
+  /** Some subscription may be gone: subscribe every channel again and read what was missed. */
+  onLost(reason: string): void;
+}
+
+export class DirectSubscriber {
+  private readonly sockets = new Map<string, SubscriberSocket>();
+  /** The socket each channel is subscribed (or being subscribed) on. */
+  private readonly placed = new Map<string, SubscriberSocket>();
+  /** When a connection to a master last failed: retries wait, as the broker's resync does. */
+  private readonly failedAt = new Map<string, number>();
+  private closed = false;
+  private readonly socketEvents: SocketEvents;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly connectionName: string,
+    events: DirectSubscriberEvents,
+    private readonly log: BrokerLogger,
+  ) {
+    this.socketEvents = {
+      onMessage: events.onMessage,
+      onDropped: (shard, channel) => {
+        if (this.placed.get(channel) === shard) this.placed.delete(channel);
+        // The slot left this master: ioredis's table must learn where it went before the
+        // broker's next SSUBSCRIBE can land there.
+        this.refreshSlots();
+        events.onLost('a master dropped a channel');
+      },
+      onMoved: () => this.refreshSlots(),
+      onClosed: (shard, error) => {
+        if (this.sockets.get(shard.address) === shard) this.sockets.delete(shard.address);
+        let lost = false;
+        for (const [channel, placedOn] of this.placed) {
+          if (placedOn !== shard) continue;
+          this.placed.delete(channel);
+          lost = true;
+        }
+        if (this.closed || !error) return;
+        // A master that refused the connection is likely down; one that cut it may take us back at once.
+        if (!shard.connected) this.failedAt.set(shard.address, Date.now());
+        this.log.debug({ address: shard.address, err: describe(error) }, 'subscriber connection closed');
+        // A master that went away may have failed over.
+        this.refreshSlots();
+        if (lost) events.onLost('a subscriber connection closed');
+      },
+    };
+  }
+
+  /**
+   * Subscribes the channel on the master that owns its slot now, leaving any other master it was
+   * on; resolves once that master confirmed it, so a log read after it misses nothing.
+   */
+  async subscribe(channel: string): Promise<void> {
+    if (this.closed) throw new Error('the subscriber is closed');
+    const address = this.cluster.slots[calculateSlot(channel)]?.[0];
+    if (!address) throw new Error(`no master known for ${channel}`);
+    let shard = this.sockets.get(address);
+    if (!shard) {
+      // Every stream resubscribes after a loss: one connection attempt per master serves them all.
+      const failed = this.failedAt.get(address);
+      if (failed !== undefined && Date.now() - failed < RETRY_AFTER_MS) throw new Error(`${address} failed moments ago`);
+      shard = new SubscriberSocket(address, this.connectionName, this.socketEvents);
+      this.sockets.set(address, shard);
+    }
+    const previous = this.placed.get(channel);
+    this.placed.set(channel, shard);
+    if (previous && previous !== shard) previous.unsubscribe(channel).catch(() => undefined);
+    await shard.subscribe(channel);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    const shard = this.placed.get(channel);
+    if (!shard) return;
+    this.placed.delete(channel);
+    await shard.unsubscribe(channel);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const shard of this.sockets.values()) shard.close(null);
+    this.sockets.clear();
+    this.placed.clear();
+  }
+
+  private refreshSlots(): void {
+    if (!this.closed && this.cluster.status === 'ready') this.cluster.refreshSlotsCache();
+  }
+}

@@ -1,0 +1,47 @@
+// What the node's own Redis sockets share (direct-publisher.ts, direct-subscriber.ts): how one is
+// opened to a `host:port`, and the deadlines that cut it when its master stops answering or it
+// has long had nothing to do.
+import { connect, type Socket } from 'node:net';
+
+export const CONNECT_TIMEOUT_MS = 2000;
+/** Silence with a reply owed for this long means the master is gone or stuck: the socket is cut. */
+export const REPLY_TIMEOUT_MS = 3000;
+/** A socket with nothing left to do (its master lost its slots, the node went quiet) closes after this. */
+export const IDLE_CLOSE_MS = 60_000;
+
+export interface SocketOwner {
+  onConnect(): void;
+  onData(chunk: Buffer): void;
+  /** True while a reply is owed: silence then means the master is gone or stuck. */
+  owesReply(): boolean;
+  /** Since when the socket has had nothing to do, or null while it is in use. */
+  idleSince(): number | null;
+  /** An error, a deadline passed, or the end of the connection; may come more than once. */
+  onFailure(error: Error): void;
+  /** Idle for IDLE_CLOSE_MS: the owner closes it. */
+  onIdle(): void;
+}
+
+export function openRedisSocket(address: string, owner: SocketOwner): Socket {
+  const at = address.lastIndexOf(':');
+  const socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)), noDelay: true });
+  let connected = false;
+  socket.setTimeout(CONNECT_TIMEOUT_MS);
+  socket.on('connect', () => {
+    connected = true;
+    socket.setTimeout(REPLY_TIMEOUT_MS);
+    owner.onConnect();
+  });
+  socket.on('data', (chunk: Buffer) => owner.onData(chunk));
+  socket.on('timeout', () => {
+    if (!connected) return owner.onFailure(new Error(`connecting to ${address} timed out`));
+    if (owner.owesReply()) return owner.onFailure(new Error(`no reply from ${address} in ${REPLY_TIMEOUT_MS} ms`));
+    const since = owner.idleSince();
+    if (since !== null && Date.now() - since >= IDLE_CLOSE_MS) return owner.onIdle();
+    // A socket's timeout fires once per quiet spell: armed again for the next one.
+    socket.setTimeout(REPLY_TIMEOUT_MS);
+  });
+  socket.on('error', (error) => owner.onFailure(error));
+  socket.on('close', () => owner.onFailure(new Error(`connection to ${address} closed`)));
+  return socket;
+}
