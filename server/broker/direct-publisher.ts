@@ -1,7 +1,7 @@
 // The publish script's EVALSHA on one plain socket per cluster master, beside ioredis. Publishing is
 // the hot path of a clustered node, and ioredis's per-command machinery (Command objects, slot
-// lookup, the cluster's routing and retry layers, its RESP3 decoder) cost about as much CPU as the
-// rest of a post (bench cross-node, BENCHMARKS.md). Everything that is not the plain case goes to
+// lookup, the cluster's routing and retry layers, its RESP3 decoder) cost a fifth of the node's CPU
+// per delivery (bench cross-node, BENCHMARKS.md). Everything that is not the plain case goes to
 // ioredis, which stays in charge of topology, redirections and loading the script: this module only
 // takes the slot table ioredis keeps, and hands a publish back whenever a reply says it did not run.
 import { createHash } from 'node:crypto';
@@ -11,15 +11,10 @@ import type { Cluster } from 'ioredis';
 import type { BrokerLogger } from './redis-connections.js';
 import { describe } from './retry.js';
 import { openRedisSocket } from './redis-socket.js';
-import { encodeCommand, ReplyReader, type Reply } from './resp.js';
+import { encodeCommand, RedisReplyError, ReplyReader, type Reply } from './resp.js';
 
 /** Replies that mean the script did not run here: ioredis redirects, retries or loads it. */
 const NOT_RUN = ['MOVED ', 'ASK ', 'NOSCRIPT ', 'TRYAGAIN ', 'CLUSTERDOWN '];
-
-/** An error reply, named as ioredis names them so the broker classifies both alike. */
-export class RedisReplyError extends Error {
-  override readonly name = 'ReplyError';
-}
 
 /** Thrown (internally) when ioredis must take the publish over. */
 class HandBack extends Error {}

@@ -8,11 +8,10 @@
 import type { Socket } from 'node:net';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster } from 'ioredis';
-import { RedisReplyError } from './direct-publisher.js';
 import type { BrokerLogger } from './redis-connections.js';
 import { describe } from './retry.js';
 import { openRedisSocket } from './redis-socket.js';
-import { encodeCommand, ReplyReader, type Reply } from './resp.js';
+import { encodeCommand, RedisReplyError, ReplyReader, type Reply } from './resp.js';
 
 type Kind = 'ssubscribe' | 'sunsubscribe' | 'other';
 

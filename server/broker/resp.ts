@@ -10,6 +10,11 @@ export type Reply =
   | { kind: 'error'; message: string }
   | { kind: 'array'; items: Reply[] };
 
+/** An error reply thrown at a caller, named as ioredis names them so the broker classifies both alike. */
+export class RedisReplyError extends Error {
+  override readonly name = 'ReplyError';
+}
+
 /** `*N` then `$len` + bytes for every argument: the only request form Redis must accept. */
 export function encodeCommand(args: readonly string[]): string {
   let out = `*${args.length}\r\n`;
