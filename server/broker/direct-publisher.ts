@@ -24,12 +24,18 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/**
+ * A "did not run" reply later than this is not handed to ioredis: normally it takes well under a
+ * millisecond, and the broker gives up on a publish after 1.5 s (RedisBroker's operationTimeoutMs).
+ */
+const HAND_BACK_WITHIN_MS = 500;
 /** After a connection to a master failed, its publishes go through ioredis for this long. */
 const RETRY_AFTER_MS = 1000;
 
 /** One master's socket: commands written in order, replies matched in order. */
 class ShardSocket {
   private readonly socket: Socket;
+  private readonly expectReply: () => void;
   private readonly reader = new ReplyReader();
   private readonly pending: Pending[] = [];
   private head = 0;
@@ -43,7 +49,7 @@ class ShardSocket {
     connectionName: string,
     private readonly onClosed: (shard: ShardSocket, error: Error | null) => void,
   ) {
-    this.socket = openRedisSocket(address, {
+    const link = openRedisSocket(address, {
       onConnect: () => (this.connected = true),
       onData: (chunk) => this.onData(chunk),
       owesReply: () => this.head < this.pending.length,
@@ -51,6 +57,8 @@ class ShardSocket {
       onFailure: (error) => this.close(error),
       onIdle: () => this.close(null),
     });
+    this.socket = link.socket;
+    this.expectReply = link.expectReply;
     // Named like ioredis's connections, so CLIENT LIST tells which sockets are whose.
     void this.send(['CLIENT', 'SETNAME', connectionName]).catch(() => undefined);
   }
@@ -68,6 +76,7 @@ class ShardSocket {
       });
     }
     this.socket.write(encodeCommand(args));
+    this.expectReply();
     return new Promise<Reply>((resolve, reject) => {
       this.pending.push({ resolve, reject });
     });
@@ -142,11 +151,12 @@ export class DirectPublisher {
   /**
    * Runs the publish script on the master owning the stream and returns the new id. `viaIoredis`
    * takes over (and its result is returned) when there is no usable socket yet or the reply says
-   * the script did not run.
+   * the script did not run, unless that reply came so late that the caller may have given up.
    */
   async publish(args: PublishArgs, viaIoredis: () => Promise<string>): Promise<string> {
     const shard = this.shardFor(args.log);
     if (!shard) return viaIoredis();
+    const sentAt = Date.now();
     try {
       const reply = await shard.send([
         'EVALSHA',
@@ -162,8 +172,12 @@ export class DirectPublisher {
       ]);
       return toId(reply);
     } catch (error) {
-      if (error instanceof HandBack) return viaIoredis();
-      throw error;
+      if (!(error instanceof HandBack)) throw error;
+      // Handed on after the broker's deadline, the post could be stored after its poster was
+      // told it failed, and stored twice if they post it again.
+      const tookMs = Date.now() - sentAt;
+      if (tookMs > HAND_BACK_WITHIN_MS) throw new Error(`${error.message} after ${tookMs} ms; not sent again`);
+      return viaIoredis();
     }
   }
 

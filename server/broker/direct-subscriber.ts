@@ -36,8 +36,9 @@ interface SocketEvents {
 /** One master's subscriber socket: the channels it confirmed, the confirmations it owes. */
 class SubscriberSocket {
   private readonly socket: Socket;
+  private readonly expectReply: () => void;
   private readonly reader = new ReplyReader();
-  /** Commands answered in order; a confirmation is matched by kind and channel, an error by order. */
+  /** Commands not yet answered: a confirmation is matched by kind and channel, an error by the slot it names or by order. */
   private readonly waiting: Waiting[] = [];
   readonly channels = new Set<string>();
   connected = false;
@@ -49,7 +50,7 @@ class SubscriberSocket {
     connectionName: string,
     private readonly events: SocketEvents,
   ) {
-    this.socket = openRedisSocket(address, {
+    const link = openRedisSocket(address, {
       onConnect: () => (this.connected = true),
       onData: (chunk) => this.onData(chunk),
       owesReply: () => this.waiting.length > 0,
@@ -57,6 +58,8 @@ class SubscriberSocket {
       onFailure: (error) => this.close(error),
       onIdle: () => this.close(null),
     });
+    this.socket = link.socket;
+    this.expectReply = link.expectReply;
     this.socket.setKeepAlive(true, 10_000);
     // Before any SSUBSCRIBE: a subscribed RESP2 connection takes no other command.
     void this.send('other', '', ['CLIENT', 'SETNAME', connectionName]).catch(() => undefined);
@@ -73,6 +76,7 @@ class SubscriberSocket {
   private send(kind: Kind, channel: string, args: string[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`connection to ${this.address} closed`));
     this.socket.write(encodeCommand(args));
+    this.expectReply();
     return new Promise<void>((resolve, reject) => this.waiting.push({ kind, channel, resolve, reject }));
   }
 
@@ -89,7 +93,12 @@ class SubscriberSocket {
       const [type, channel, payload] = reply.items;
       if (type?.kind !== 'string' || channel?.kind !== 'string') throw new Error(`unexpected reply from ${this.address}`);
       if (type.value === 'smessage') {
-        if (payload?.kind === 'string') this.events.onMessage(channel.value, payload.value);
+        if (payload?.kind !== 'string') return;
+        try {
+          this.events.onMessage(channel.value, payload.value);
+        } catch {
+          // The broker guards its listeners; whatever escapes must not cost the rest of the chunk.
+        }
         return;
       }
       if (type.value === 'ssubscribe') {
@@ -105,13 +114,22 @@ class SubscriberSocket {
       }
       throw new Error(`unexpected ${type.value} from ${this.address}`);
     }
-    // Anything else answers the oldest command: an error (MOVED: the slot table is stale) or
-    // CLIENT SETNAME's OK.
-    const oldest = this.waiting.shift();
-    if (!oldest) throw new Error(`unexpected reply from ${this.address}`);
-    if (reply.kind !== 'error') return oldest.resolve();
-    if (reply.message.startsWith('MOVED ')) this.events.onMoved();
-    oldest.reject(new RedisReplyError(reply.message));
+    if (reply.kind !== 'error') {
+      // CLIENT SETNAME's OK.
+      const index = this.waiting.findIndex((entry) => entry.kind === 'other');
+      if (index >= 0) this.waiting.splice(index, 1)[0]!.resolve();
+      return;
+    }
+    // An error answers a command that got no confirmation. A MOVED names the slot, which tells
+    // which: when a slot leaves this master between our SUNSUBSCRIBE and Redis running it, the
+    // master's own sunsubscribe settled that command already, and the error must not be taken
+    // for the answer to the next one. Other errors go to the oldest command; an error nothing
+    // waits for is dropped (the broker reads the log after every subscribe anyway).
+    const moved = /^(?:MOVED|ASK) (\d+) /.exec(reply.message);
+    if (moved) this.events.onMoved();
+    const slot = moved ? Number(moved[1]) : null;
+    const index = this.waiting.findIndex((entry) => entry.kind !== 'other' && (slot === null || calculateSlot(entry.channel) === slot));
+    if (index >= 0) this.waiting.splice(index, 1)[0]!.reject(new RedisReplyError(reply.message));
   }
 
   /** Resolves the oldest command waiting for this confirmation; false when none was. */
@@ -165,11 +183,14 @@ export class DirectSubscriber {
       onMoved: () => this.refreshSlots(),
       onClosed: (shard, error) => {
         if (this.sockets.get(shard.address) === shard) this.sockets.delete(shard.address);
+        // Only confirmed channels are lost: the callers of unconfirmed ones had their subscribe
+        // rejected and retry it themselves, so a master that keeps refusing connections does not
+        // send every stream back through a resubscribe on each attempt.
         let lost = false;
         for (const [channel, placedOn] of this.placed) {
           if (placedOn !== shard) continue;
           this.placed.delete(channel);
-          lost = true;
+          if (shard.channels.has(channel)) lost = true;
         }
         if (this.closed || !error) return;
         // A master that refused the connection is likely down; one that cut it may take us back at once.

@@ -131,12 +131,22 @@ export function clusterConnections(
   cluster.on('error', (error: unknown) => log.debug({ err: describe(error) }, 'redis cluster error'));
   cluster.on('node error', (error: unknown, node: string) => log.debug({ err: describe(error), node }, 'redis node error'));
   // 'refresh' (a new slot table was read) follows anything that hinted at a topology change: a
-  // channel whose slot moved is subscribed again where the new table says. The sunsubscribe a
-  // master sends when a slot leaves it may reach us before the node the table is read from knows
-  // of the change; the resubscribe then gets MOVED, which refreshes again until it lands.
-  for (const event of ['ready', 'refresh']) {
-    cluster.on(event, () => events.onResubscribeNeeded(event));
-  }
+  // channel whose slot moved is subscribed again where the new table says. ioredis refreshes
+  // (and says so) whether anything changed or not, often while a master is down; only a table
+  // whose owners changed resubscribes. A lost subscription tells the broker by itself
+  // (DirectSubscriber), and a resubscribe that lands on a stale owner gets MOVED, which
+  // refreshes again until it lands.
+  let owners = slotOwners(cluster);
+  cluster.on('ready', () => {
+    owners = slotOwners(cluster);
+    events.onResubscribeNeeded('ready');
+  });
+  cluster.on('refresh', () => {
+    const now = slotOwners(cluster);
+    if (now === owners) return;
+    owners = now;
+    events.onResubscribeNeeded('slots moved');
+  });
   for (const event of ['close', 'reconnecting', 'end']) {
     cluster.on(event, () => events.onDown(`cluster ${event}`));
   }
@@ -186,6 +196,19 @@ export function clusterConnections(
       cluster.disconnect();
     },
   };
+}
+
+/** The slot table as `first slot:owner` at each change of owner: equal strings, equal tables. */
+function slotOwners(cluster: Cluster): string {
+  let text = '';
+  let previous: string | undefined;
+  for (let slot = 0; slot < 16384; slot++) {
+    const owner = cluster.slots[slot]?.[0];
+    if (owner === previous) continue;
+    previous = owner;
+    text += `${slot}:${owner ?? '-'};`;
+  }
+  return text;
 }
 
 /** How often the slot ranges are compared with what ioredis routes by, by default. */

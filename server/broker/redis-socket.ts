@@ -8,6 +8,7 @@ export const CONNECT_TIMEOUT_MS = 2000;
 export const REPLY_TIMEOUT_MS = 3000;
 /** A socket with nothing left to do (its master lost its slots, the node went quiet) closes after this. */
 export const IDLE_CLOSE_MS = 60_000;
+const IDLE_CHECK_MS = 5000;
 
 export interface SocketOwner {
   onConnect(): void;
@@ -22,26 +23,58 @@ export interface SocketOwner {
   onIdle(): void;
 }
 
-export function openRedisSocket(address: string, owner: SocketOwner): Socket {
+export interface RedisSocket {
+  socket: Socket;
+  /**
+   * Called on each command sent: from then on, REPLY_TIMEOUT_MS without a byte from Redis while
+   * the owner still owes a reply is a failure. Only what Redis sends counts, not what we write:
+   * a socket's own timeout counts writes too, and a master that stopped reading would never be
+   * cut while posts kept coming.
+   */
+  expectReply(): void;
+}
+
+export function openRedisSocket(address: string, owner: SocketOwner): RedisSocket {
   const at = address.lastIndexOf(':');
   const socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)), noDelay: true });
   let connected = false;
+  let replyTimer: NodeJS.Timeout | null = null;
+  const replyOverdue = () => {
+    replyTimer = null;
+    if (owner.owesReply()) owner.onFailure(new Error(`no reply from ${address} in ${REPLY_TIMEOUT_MS} ms`));
+  };
   socket.setTimeout(CONNECT_TIMEOUT_MS);
   socket.on('connect', () => {
     connected = true;
-    socket.setTimeout(REPLY_TIMEOUT_MS);
+    socket.setTimeout(IDLE_CHECK_MS);
     owner.onConnect();
   });
-  socket.on('data', (chunk: Buffer) => owner.onData(chunk));
+  socket.on('data', (chunk: Buffer) => {
+    owner.onData(chunk);
+    if (!replyTimer) return;
+    if (owner.owesReply()) replyTimer.refresh();
+    else {
+      clearTimeout(replyTimer);
+      replyTimer = null;
+    }
+  });
   socket.on('timeout', () => {
     if (!connected) return owner.onFailure(new Error(`connecting to ${address} timed out`));
-    if (owner.owesReply()) return owner.onFailure(new Error(`no reply from ${address} in ${REPLY_TIMEOUT_MS} ms`));
     const since = owner.idleSince();
     if (since !== null && Date.now() - since >= IDLE_CLOSE_MS) return owner.onIdle();
     // A socket's timeout fires once per quiet spell: armed again for the next one.
-    socket.setTimeout(REPLY_TIMEOUT_MS);
+    socket.setTimeout(IDLE_CHECK_MS);
   });
   socket.on('error', (error) => owner.onFailure(error));
-  socket.on('close', () => owner.onFailure(new Error(`connection to ${address} closed`)));
-  return socket;
+  socket.on('close', () => {
+    if (replyTimer) clearTimeout(replyTimer);
+    replyTimer = null;
+    owner.onFailure(new Error(`connection to ${address} closed`));
+  });
+  return {
+    socket,
+    expectReply() {
+      replyTimer ??= setTimeout(replyOverdue, REPLY_TIMEOUT_MS);
+    },
+  };
 }
