@@ -56,6 +56,8 @@ class ShardSocket {
       idleSince: () => this.lastUsed,
       onFailure: (error) => this.close(error),
       onIdle: () => this.close(null),
+      // Quiet and not idle cannot happen: idleSince is never null here.
+      onQuiet: () => undefined,
     });
     this.socket = link.socket;
     this.expectReply = link.expectReply;

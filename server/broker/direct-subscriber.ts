@@ -57,6 +57,9 @@ class SubscriberSocket {
       idleSince: () => (this.channels.size === 0 ? this.emptySince : null),
       onFailure: (error) => this.close(error),
       onIdle: () => this.close(null),
+      // A subscriber socket only receives, so a master gone silent without closing it would
+      // otherwise go unnoticed: a PING puts it under the reply deadline.
+      onQuiet: () => void this.send('other', '', ['PING']).catch(() => undefined),
     });
     this.socket = link.socket;
     this.expectReply = link.expectReply;
@@ -101,6 +104,12 @@ class SubscriberSocket {
         }
         return;
       }
+      if (type.value === 'pong') {
+        // A subscribed RESP2 connection answers PING as an array.
+        const index = this.waiting.findIndex((entry) => entry.kind === 'other');
+        if (index >= 0) this.waiting.splice(index, 1)[0]!.resolve();
+        return;
+      }
       if (type.value === 'ssubscribe') {
         this.channels.add(channel.value);
         this.settle('ssubscribe', channel.value);
@@ -115,7 +124,7 @@ class SubscriberSocket {
       throw new Error(`unexpected ${type.value} from ${this.address}`);
     }
     if (reply.kind !== 'error') {
-      // CLIENT SETNAME's OK.
+      // CLIENT SETNAME's OK, or PONG before the first SSUBSCRIBE.
       const index = this.waiting.findIndex((entry) => entry.kind === 'other');
       if (index >= 0) this.waiting.splice(index, 1)[0]!.resolve();
       return;

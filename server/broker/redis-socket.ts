@@ -21,6 +21,8 @@ export interface SocketOwner {
   onFailure(error: Error): void;
   /** Idle for IDLE_CLOSE_MS: the owner closes it. */
   onIdle(): void;
+  /** Nothing sent or received for IDLE_CHECK_MS on a socket still in use. */
+  onQuiet(): void;
 }
 
 export interface RedisSocket {
@@ -64,6 +66,7 @@ export function openRedisSocket(address: string, owner: SocketOwner): RedisSocke
     if (since !== null && Date.now() - since >= IDLE_CLOSE_MS) return owner.onIdle();
     // A socket's timeout fires once per quiet spell: armed again for the next one.
     socket.setTimeout(IDLE_CHECK_MS);
+    if (since === null) owner.onQuiet();
   });
   socket.on('error', (error) => owner.onFailure(error));
   socket.on('close', () => {
