@@ -5,13 +5,12 @@
 // ioredis, which stays in charge of topology, redirections and loading the script: this module only
 // takes the slot table ioredis keeps, and hands a publish back whenever a reply says it did not run.
 import { createHash } from 'node:crypto';
-import type { Socket } from 'node:net';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster } from 'ioredis';
 import type { BrokerLogger } from './redis-connections.js';
 import { describe } from './retry.js';
-import { openRedisSocket } from './redis-socket.js';
-import { encodeCommand, RedisReplyError, ReplyReader, type Reply } from './resp.js';
+import { openRedisSocket, type RedisSocket } from './redis-socket.js';
+import { encodeCommand, RedisReplyError, type Reply } from './resp.js';
 
 /** Replies that mean the script did not run here: ioredis redirects, retries or loads it. */
 const NOT_RUN = ['MOVED ', 'ASK ', 'NOSCRIPT ', 'TRYAGAIN ', 'CLUSTERDOWN '];
@@ -34,14 +33,11 @@ const RETRY_AFTER_MS = 1000;
 
 /** One master's socket: commands written in order, replies matched in order. */
 class ShardSocket {
-  private readonly socket: Socket;
-  private readonly expectReply: () => void;
-  private readonly reader = new ReplyReader();
+  private readonly link: RedisSocket;
   private readonly pending: Pending[] = [];
   private head = 0;
   private corked = false;
   private lastUsed = Date.now();
-  connected = false;
   closed = false;
 
   constructor(
@@ -49,55 +45,45 @@ class ShardSocket {
     connectionName: string,
     private readonly onClosed: (shard: ShardSocket, error: Error | null) => void,
   ) {
-    const link = openRedisSocket(address, {
-      onConnect: () => (this.connected = true),
-      onData: (chunk) => this.onData(chunk),
+    this.link = openRedisSocket(address, {
+      onReplies: (replies) => this.onReplies(replies),
       owesReply: () => this.head < this.pending.length,
       idleSince: () => this.lastUsed,
       onFailure: (error) => this.close(error),
       onIdle: () => this.close(null),
-      // Quiet and not idle cannot happen: idleSince is never null here.
-      onQuiet: () => undefined,
     });
-    this.socket = link.socket;
-    this.expectReply = link.expectReply;
     // Named like ioredis's connections, so CLIENT LIST tells which sockets are whose.
     void this.send(['CLIENT', 'SETNAME', connectionName]).catch(() => undefined);
+  }
+
+  get connected(): boolean {
+    return this.link.connected;
   }
 
   send(args: readonly string[]): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error(`connection to ${this.address} closed`));
     this.lastUsed = Date.now();
+    const { socket } = this.link;
     // Commands of one tick leave in one write: the pipelining ioredis would do, without its objects.
     if (!this.corked) {
       this.corked = true;
-      this.socket.cork();
+      socket.cork();
       process.nextTick(() => {
         this.corked = false;
-        this.socket.uncork();
+        socket.uncork();
       });
     }
-    this.socket.write(encodeCommand(args));
-    this.expectReply();
+    socket.write(encodeCommand(args));
+    this.link.expectReply();
     return new Promise<Reply>((resolve, reject) => {
       this.pending.push({ resolve, reject });
     });
   }
 
-  private onData(chunk: Buffer): void {
-    let replies: Reply[];
-    try {
-      replies = this.reader.push(chunk);
-    } catch (error) {
-      this.close(error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
+  private onReplies(replies: Reply[]): void {
     for (const reply of replies) {
       const waiting = this.pending[this.head];
-      if (!waiting) {
-        this.close(new Error(`unexpected reply from ${this.address}`));
-        return;
-      }
+      if (!waiting) throw new Error(`unexpected reply from ${this.address}`);
       this.pending[this.head++] = undefined as unknown as Pending;
       waiting.resolve(reply);
     }
@@ -114,7 +100,7 @@ class ShardSocket {
   close(error: Error | null): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.destroy();
+    this.link.socket.destroy();
     // A command already written may have run: it fails (the caller answers 503) and is never
     // sent again, the same rule as for ioredis's connections (redis-connections.ts).
     const failure = error ?? new Error(`connection to ${this.address} closed`);

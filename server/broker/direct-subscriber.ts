@@ -5,13 +5,12 @@
 // failover. ioredis stays in charge of the slot table: a channel is subscribed on the master that
 // table names, and whatever may have cost a subscription (a lost socket, a slot moving away, a
 // MOVED reply) is reported to the broker, which subscribes again and reads the log.
-import type { Socket } from 'node:net';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster } from 'ioredis';
 import type { BrokerLogger } from './redis-connections.js';
 import { describe } from './retry.js';
-import { openRedisSocket } from './redis-socket.js';
-import { encodeCommand, RedisReplyError, ReplyReader, type Reply } from './resp.js';
+import { openRedisSocket, type RedisSocket } from './redis-socket.js';
+import { encodeCommand, RedisReplyError, type Reply } from './resp.js';
 
 type Kind = 'ssubscribe' | 'sunsubscribe' | 'other';
 
@@ -35,13 +34,10 @@ interface SocketEvents {
 
 /** One master's subscriber socket: the channels it confirmed, the confirmations it owes. */
 class SubscriberSocket {
-  private readonly socket: Socket;
-  private readonly expectReply: () => void;
-  private readonly reader = new ReplyReader();
+  private readonly link: RedisSocket;
   /** Commands not yet answered: a confirmation is matched by kind and channel, an error by the slot it names or by order. */
   private readonly waiting: Waiting[] = [];
   readonly channels = new Set<string>();
-  connected = false;
   private emptySince = Date.now();
   closed = false;
 
@@ -50,9 +46,10 @@ class SubscriberSocket {
     connectionName: string,
     private readonly events: SocketEvents,
   ) {
-    const link = openRedisSocket(address, {
-      onConnect: () => (this.connected = true),
-      onData: (chunk) => this.onData(chunk),
+    this.link = openRedisSocket(address, {
+      onReplies: (replies) => {
+        for (const reply of replies) this.onReply(reply);
+      },
       owesReply: () => this.waiting.length > 0,
       idleSince: () => (this.channels.size === 0 ? this.emptySince : null),
       onFailure: (error) => this.close(error),
@@ -61,9 +58,7 @@ class SubscriberSocket {
       // otherwise go unnoticed: a PING puts it under the reply deadline.
       onQuiet: () => void this.send('other', '', ['PING']).catch(() => undefined),
     });
-    this.socket = link.socket;
-    this.expectReply = link.expectReply;
-    this.socket.setKeepAlive(true, 10_000);
+    this.link.socket.setKeepAlive(true, 10_000);
     // Before any SSUBSCRIBE: a subscribed RESP2 connection takes no other command.
     void this.send('other', '', ['CLIENT', 'SETNAME', connectionName]).catch(() => undefined);
   }
@@ -76,19 +71,15 @@ class SubscriberSocket {
     return this.send('sunsubscribe', channel, ['SUNSUBSCRIBE', channel]);
   }
 
-  private send(kind: Kind, channel: string, args: string[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error(`connection to ${this.address} closed`));
-    this.socket.write(encodeCommand(args));
-    this.expectReply();
-    return new Promise<void>((resolve, reject) => this.waiting.push({ kind, channel, resolve, reject }));
+  get connected(): boolean {
+    return this.link.connected;
   }
 
-  private onData(chunk: Buffer): void {
-    try {
-      for (const reply of this.reader.push(chunk)) this.onReply(reply);
-    } catch (error) {
-      this.close(error instanceof Error ? error : new Error(String(error)));
-    }
+  private send(kind: Kind, channel: string, args: string[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`connection to ${this.address} closed`));
+    this.link.socket.write(encodeCommand(args));
+    this.link.expectReply();
+    return new Promise<void>((resolve, reject) => this.waiting.push({ kind, channel, resolve, reject }));
   }
 
   private onReply(reply: Reply): void {
@@ -106,8 +97,7 @@ class SubscriberSocket {
       }
       if (type.value === 'pong') {
         // A subscribed RESP2 connection answers PING as an array.
-        const index = this.waiting.findIndex((entry) => entry.kind === 'other');
-        if (index >= 0) this.waiting.splice(index, 1)[0]!.resolve();
+        this.settle('other', '');
         return;
       }
       if (type.value === 'ssubscribe') {
@@ -125,8 +115,7 @@ class SubscriberSocket {
     }
     if (reply.kind !== 'error') {
       // CLIENT SETNAME's OK, or PONG before the first SSUBSCRIBE.
-      const index = this.waiting.findIndex((entry) => entry.kind === 'other');
-      if (index >= 0) this.waiting.splice(index, 1)[0]!.resolve();
+      this.settle('other', '');
       return;
     }
     // An error answers a command that got no confirmation. A MOVED names the slot, which tells
@@ -152,7 +141,7 @@ class SubscriberSocket {
   close(error: Error | null): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.destroy();
+    this.link.socket.destroy();
     const failure = error ?? new Error(`connection to ${this.address} closed`);
     for (const entry of this.waiting.splice(0)) entry.reject(failure);
     this.events.onClosed(this, error);

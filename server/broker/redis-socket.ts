@@ -1,7 +1,8 @@
 // What the node's own Redis sockets share (direct-publisher.ts, direct-subscriber.ts): how one is
-// opened to a `host:port`, and the deadlines that cut it when its master stops answering or it
-// has long had nothing to do.
+// opened to a `host:port`, its replies read off the wire, and the deadlines that cut it when its
+// master stops answering or it has long had nothing to do.
 import { connect, type Socket } from 'node:net';
+import { ReplyReader, type Reply } from './resp.js';
 
 export const CONNECT_TIMEOUT_MS = 2000;
 /** Silence with a reply owed for this long means the master is gone or stuck: the socket is cut. */
@@ -11,8 +12,11 @@ export const IDLE_CLOSE_MS = 60_000;
 const IDLE_CHECK_MS = 5000;
 
 export interface SocketOwner {
-  onConnect(): void;
-  onData(chunk: Buffer): void;
+  /**
+   * The replies completed by one chunk, in order. A throw (as the reader's own, on bytes that are
+   * not RESP2) means the connection can no longer be trusted: it becomes an onFailure.
+   */
+  onReplies(replies: Reply[]): void;
   /** True while a reply is owed: silence then means the master is gone or stuck. */
   owesReply(): boolean;
   /** Since when the socket has had nothing to do, or null while it is in use. */
@@ -21,12 +25,13 @@ export interface SocketOwner {
   onFailure(error: Error): void;
   /** Idle for IDLE_CLOSE_MS: the owner closes it. */
   onIdle(): void;
-  /** Nothing sent or received for IDLE_CHECK_MS on a socket still in use. */
-  onQuiet(): void;
+  /** Nothing sent or received for IDLE_CHECK_MS on a socket still in use (idleSince null). */
+  onQuiet?(): void;
 }
 
 export interface RedisSocket {
   socket: Socket;
+  readonly connected: boolean;
   /**
    * Called on each command sent: from then on, REPLY_TIMEOUT_MS without a byte from Redis while
    * the owner still owes a reply is a failure. Only what Redis sends counts, not what we write:
@@ -39,6 +44,7 @@ export interface RedisSocket {
 export function openRedisSocket(address: string, owner: SocketOwner): RedisSocket {
   const at = address.lastIndexOf(':');
   const socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)), noDelay: true });
+  const reader = new ReplyReader();
   let connected = false;
   let replyTimer: NodeJS.Timeout | null = null;
   const replyOverdue = () => {
@@ -49,10 +55,14 @@ export function openRedisSocket(address: string, owner: SocketOwner): RedisSocke
   socket.on('connect', () => {
     connected = true;
     socket.setTimeout(IDLE_CHECK_MS);
-    owner.onConnect();
   });
   socket.on('data', (chunk: Buffer) => {
-    owner.onData(chunk);
+    try {
+      owner.onReplies(reader.push(chunk));
+    } catch (error) {
+      owner.onFailure(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     if (!replyTimer) return;
     if (owner.owesReply()) replyTimer.refresh();
     else {
@@ -66,7 +76,7 @@ export function openRedisSocket(address: string, owner: SocketOwner): RedisSocke
     if (since !== null && Date.now() - since >= IDLE_CLOSE_MS) return owner.onIdle();
     // A socket's timeout fires once per quiet spell: armed again for the next one.
     socket.setTimeout(IDLE_CHECK_MS);
-    if (since === null) owner.onQuiet();
+    if (since === null) owner.onQuiet?.();
   });
   socket.on('error', (error) => owner.onFailure(error));
   socket.on('close', () => {
@@ -76,6 +86,9 @@ export function openRedisSocket(address: string, owner: SocketOwner): RedisSocke
   });
   return {
     socket,
+    get connected() {
+      return connected;
+    },
     expectReply() {
       replyTimer ??= setTimeout(replyOverdue, REPLY_TIMEOUT_MS);
     },
