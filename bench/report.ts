@@ -1,12 +1,15 @@
 // Turns a scenario's per-target figures into a text table, a markdown table and one JSON line,
-// each with the ratio sse-chat / peer for every figure.
-import type { Figures } from './measure.js';
-import type { TargetResult } from './scenarios.js';
+// each with the ratio sse-chat / peer for every figure and the verdict on issue 5's targets.
+import type { GoalResult } from './goals.js';
+import type { SummarizedResult } from './rounds.js';
 
 export interface ScenarioReport {
   scenario: string;
   title: string;
-  results: TargetResult[];
+  /** One per target: its figures, or their medians over the rounds. */
+  results: SummarizedResult[];
+  rounds: number;
+  goals: GoalResult[];
 }
 
 /** The order figures are shown in; any others follow alphabetically. */
@@ -58,7 +61,7 @@ const ORDER = [
 
 const PEERS = ['nchan', 'naive'] as const;
 
-function figureNames(results: TargetResult[]): string[] {
+function figureNames(results: SummarizedResult[]): string[] {
   const present = new Set(results.flatMap((r) => Object.keys(r.figures)));
   const known = ORDER.filter((name) => present.has(name));
   const rest = [...present].filter((name) => !ORDER.includes(name)).sort();
@@ -83,6 +86,31 @@ function ratios(report: ScenarioReport, peer: string): Record<string, number | n
   return Object.fromEntries(figureNames([ours, theirs]).map((name) => [name, ratio(ours.figures[name], theirs.figures[name])]));
 }
 
+/** A figure, with its range over the rounds when there were several and they differ. */
+function withRange(result: SummarizedResult, name: string): string {
+  const value = format(result.figures[name]);
+  const range = result.ranges?.[name];
+  if (!range || range[0] === range[1]) return value;
+  return `${value} [${format(range[0])}-${format(range[1])}]`;
+}
+
+/** One line per goal: how often it held, and its verdict in each round. */
+function goalLines(report: ScenarioReport, prefix = ''): string[] {
+  return report.goals.map((g) => {
+    const verdicts = g.perRound.map((v) => (v === null ? '-' : v ? 'met' : 'missed')).join(' ');
+    const tally = g.judged === 0 ? 'not judged (a figure is missing)' : report.rounds === 1 ? (g.met === 1 ? 'met' : 'missed') : `met in ${g.met} of ${g.judged} rounds (${verdicts})`;
+    return `${prefix}issue 5 target ${g.text}: ${tally}`;
+  });
+}
+
+/** Every scenario's targets in one list, for the end of a run. */
+export function goalSummary(reports: ScenarioReport[]): string[] {
+  const all = reports.flatMap((report) => report.goals);
+  if (!all.length) return [];
+  const always = all.filter((g) => g.judged > 0 && g.met === g.judged).length;
+  return [`issue 5 targets met in every round: ${always} of ${all.length}`, ...reports.flatMap((report) => goalLines(report, `${report.scenario}: `))];
+}
+
 /** Rows of cells: figure, each target, then sse-chat / each peer that ran. */
 function rows(report: ScenarioReport): string[][] {
   const names = figureNames(report.results);
@@ -90,7 +118,7 @@ function rows(report: ScenarioReport): string[][] {
   const header = ['figure', ...report.results.map((r) => r.target), ...peerRatios.map(([peer]) => `sse-chat/${peer}`)];
   const body = names.map((name) => [
     name,
-    ...report.results.map((r) => (r.error ? 'n/a' : format(r.figures[name]))),
+    ...report.results.map((r) => (r.error ? 'n/a' : withRange(r, name))),
     ...peerRatios.map(([, r]) => format(r![name])),
   ]);
   return [header, ...body];
@@ -100,7 +128,9 @@ export function textTable(report: ScenarioReport): string {
   const table = rows(report);
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
   const line = (row: string[]) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
-  const out = [`== ${report.scenario}: ${report.title}`, line(table[0]!), ...table.slice(1).map(line)];
+  const rounds = report.rounds > 1 ? ` (medians [min-max] of ${report.rounds} rounds, target order alternating)` : '';
+  const out = [`== ${report.scenario}: ${report.title}${rounds}`, line(table[0]!), ...table.slice(1).map(line)];
+  for (const goal of goalLines(report)) out.push(`  ${goal}`);
   for (const result of report.results) {
     if (result.error) out.push(`  ${result.target}: not run: ${result.error}`);
     for (const note of result.notes) out.push(`  ${result.target}: ${note}`);
@@ -117,7 +147,9 @@ export function textTable(report: ScenarioReport): string {
 export function markdownTable(report: ScenarioReport): string {
   const table = rows(report);
   const line = (row: string[]) => `| ${row.join(' | ')} |`;
-  const out = [`### ${report.scenario}: ${report.title}`, '', line(table[0]!), line(table[0]!.map((_, i) => (i === 0 ? '---' : '---:'))), ...table.slice(1).map(line), ''];
+  const rounds = report.rounds > 1 ? ` (medians [min-max] of ${report.rounds} rounds)` : '';
+  const out = [`### ${report.scenario}: ${report.title}${rounds}`, '', line(table[0]!), line(table[0]!.map((_, i) => (i === 0 ? '---' : '---:'))), ...table.slice(1).map(line), ''];
+  for (const goal of goalLines(report)) out.push(`- ${goal}`);
   for (const result of report.results) {
     if (result.error) out.push(`- ${result.target}: not run: ${result.error}`);
     for (const note of result.notes) out.push(`- ${result.target}: ${note}`);
@@ -131,13 +163,15 @@ export function markdownTable(report: ScenarioReport): string {
 
 /** One line per scenario: every figure of every target and the ratio sse-chat / peer for each. */
 export function jsonLine(report: ScenarioReport): string {
-  const figures: Record<string, Figures | { error: string }> = {};
+  const figures: Record<string, SummarizedResult['figures'] | { error: string }> = {};
   for (const result of report.results) figures[result.target] = result.error ? { error: result.error } : result.figures;
   return JSON.stringify({
     scenario: report.scenario,
     peer: 'nchan',
     ratio: ratios(report, 'nchan'),
     ratio_vs_naive: ratios(report, 'naive'),
+    rounds: report.rounds,
+    goals: report.goals.map((g) => ({ goal: g.text, met: g.met, judged: g.judged, per_round: g.perRound })),
     figures,
   });
 }

@@ -1,6 +1,7 @@
-// `npm run bench [-- scenario... --targets a,b --quick --cold --workers N]`: runs each scenario against
-// sse-chat and then its peers, the servers pinned to core 0 and this process with its load
-// generator workers pinned to core 1, and prints a table and one JSON line per scenario.
+// `npm run bench [-- scenario... --targets a,b --rounds N --quick --cold --workers N]`: runs each
+// scenario against sse-chat and its peers (N rounds, the order of the servers alternating), the
+// servers pinned to core 0 and this process with its load generator workers pinned to core 1, and
+// prints a table, the verdict on issue 5's targets and one JSON line per scenario.
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,9 @@ import { LoadGenerator, type SubscriberKind } from './loadgen/loadgen.js';
 import { buildNativeSubscriber } from './loadgen/native.js';
 import type { TargetContext } from './measure.js';
 import { startRedisCluster, type RedisClusterHandle } from './redis.js';
-import { jsonLine, markdownTable, textTable, type ScenarioReport } from './report.js';
+import { judgeScenario } from './goals.js';
+import { goalSummary, jsonLine, markdownTable, textTable, type ScenarioReport } from './report.js';
+import { roundOrder, summarizeRounds } from './rounds.js';
 import { FULL_SCALE, QUICK_SCALE, SCENARIOS, type Scale, type Scenario, type TargetResult } from './scenarios.js';
 import { ALL_TARGETS, repoRoot, startServer, unavailableReason, type TargetName } from './targets.js';
 
@@ -19,20 +22,30 @@ interface Options {
   workers: number;
   subscriber: 'native' | 'node';
   pin: boolean;
+  rounds: number;
+  /** --quick: small sizes, so the targets (set for the full sizes) are not judged. */
+  quick: boolean;
 }
 
-const USAGE = `usage: npm run bench -- [scenario...] [--targets ${ALL_TARGETS.join(',')}] [--quick] [--cold] [--subscriber native|node] [--workers N] [--no-pin]
+const USAGE = `usage: npm run bench -- [scenario...] [--targets ${ALL_TARGETS.join(',')}] [--rounds N] [--quick] [--cold] [--subscriber native|node] [--workers N] [--no-pin]
 scenarios: ${SCENARIOS.map((s) => s.name).join(', ')} (fanout = both fan-out rates; default: all)`;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { scenarios: [], targets: [...ALL_TARGETS], scale: FULL_SCALE, workers: 1, subscriber: 'native', pin: true };
+  const options: Options = { scenarios: [], targets: [...ALL_TARGETS], scale: FULL_SCALE, workers: 1, subscriber: 'native', pin: true, rounds: 1, quick: false };
   let cold = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--quick') options.scale = QUICK_SCALE;
+    if (arg === '--quick') {
+      options.scale = QUICK_SCALE;
+      options.quick = true;
+    }
     else if (arg === '--cold') cold = true;
     else if (arg === '--no-pin') options.pin = false;
     else if (arg === '--workers') options.workers = Math.max(1, Number(argv[++i]));
+    else if (arg === '--rounds') {
+      options.rounds = Number(argv[++i]);
+      if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 20) throw new Error(`--rounds takes 1..20\n${USAGE}`);
+    }
     else if (arg === '--subscriber') {
       const kind = argv[++i];
       if (kind !== 'native' && kind !== 'node') throw new Error(`--subscriber takes native or node\n${USAGE}`);
@@ -93,6 +106,7 @@ async function runTarget(
   options: Options,
   subscriberKind: SubscriberKind,
   serverCpu: string | null,
+  /** Unique per run and round: the Redis Cluster outlives the rounds, so stream names must not repeat. */
   runTag: string,
   redis: RedisClusterHandle | null,
 ): Promise<TargetResult> {
@@ -151,6 +165,7 @@ async function main(): Promise<void> {
   );
 
   const reports: ScenarioReport[] = [];
+  const allRounds: { scenario: string; rounds: TargetResult[][] }[] = [];
   for (const scenario of options.scenarios) {
     const targets = scenario.targets.filter((t) => options.targets.includes(t));
     if (!targets.length) continue;
@@ -162,27 +177,56 @@ async function main(): Promise<void> {
         console.log(`${scenario.name}: no Redis Cluster: ${(error as Error).message}`);
       }
     }
-    const report: ScenarioReport = { scenario: scenario.name, title: scenario.title, results: [] };
+    const rounds: TargetResult[][] = [];
     try {
-      for (const target of targets) {
-        process.stdout.write(`${scenario.name} / ${target} ... `);
-        const started = Date.now();
-        const result = await runTarget(scenario, target, options, subscriberKind, serverCpu, runTag, redis);
-        console.log(result.error ? `not run (${result.error.split('\n')[0]})` : `done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        report.results.push(result);
+      for (let round = 0; round < options.rounds; round++) {
+        const results: TargetResult[] = [];
+        const label = options.rounds > 1 ? ` (round ${round + 1} of ${options.rounds})` : '';
+        for (const target of roundOrder(targets, round)) {
+          process.stdout.write(`${scenario.name} / ${target}${label} ... `);
+          const started = Date.now();
+          const tag = options.rounds > 1 ? `${runTag}r${round}` : runTag;
+          const result = await runTarget(scenario, target, options, subscriberKind, serverCpu, tag, redis);
+          console.log(result.error ? `not run (${result.error.split('\n')[0]})` : `done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          results.push(result);
+        }
+        rounds.push(results);
       }
     } finally {
       await redis?.stop();
     }
+    const figuresOf = (results: TargetResult[], target: TargetName) => {
+      const result = results.find((r) => r.target === target);
+      return result && !result.error ? result.figures : undefined;
+    };
+    // The targets' fixed bounds are for the full sizes (15,000 idle viewers, 1,000 msg/s ...).
+    const goals = options.quick
+      ? []
+      : judgeScenario(
+          scenario.name,
+          rounds.map((results) => ({ ours: figuresOf(results, 'sse-chat'), peers: { nchan: figuresOf(results, 'nchan') } })),
+        );
+    const report: ScenarioReport = { scenario: scenario.name, title: scenario.title, results: summarizeRounds(targets, rounds), rounds: options.rounds, goals };
     reports.push(report);
+    allRounds.push({ scenario: scenario.name, rounds });
     console.log(`\n${textTable(report)}\n${jsonLine(report)}\n`);
   }
 
   const outDir = `${repoRoot}bench/results`;
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(`${outDir}/${runTag}.json`, JSON.stringify({ runTag, command, machine: info, scale: options.scale, reports }, null, 2));
-  const markdown = [`Run ${runTag}, \`${command}\``, '', ...Object.entries(info).map(([k, v]) => `- ${k}: ${v}`), '', ...reports.map(markdownTable)].join('\n');
+  writeFileSync(`${outDir}/${runTag}.json`, JSON.stringify({ runTag, command, machine: info, scale: options.scale, reports, rounds: allRounds }, null, 2));
+  const summary = goalSummary(reports);
+  const markdown = [
+    `Run ${runTag}, \`${command}\``,
+    '',
+    ...Object.entries(info).map(([k, v]) => `- ${k}: ${v}`),
+    '',
+    ...summary.map((line) => `- ${line}`),
+    '',
+    ...reports.map(markdownTable),
+  ].join('\n');
   writeFileSync(`${outDir}/latest.md`, markdown);
+  if (summary.length) console.log(`${summary.join('\n')}\n`);
   console.log(`results: bench/results/${runTag}.json, bench/results/latest.md`);
 }
 
