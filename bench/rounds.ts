@@ -18,7 +18,8 @@ export function median(values: number[]): number {
   const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
   if (!sorted.length) return NaN;
   const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  // The mean of the middle two, at the figures' own precision (no 97.55000000000001).
+  return sorted.length % 2 ? sorted[middle]! : Number(((sorted[middle - 1]! + sorted[middle]!) / 2).toPrecision(6));
 }
 
 /** The order of the targets in round `round`: as given, then reversed, and so on. */
