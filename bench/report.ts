@@ -108,7 +108,9 @@ export function goalSummary(reports: ScenarioReport[]): string[] {
   const all = reports.flatMap((report) => report.goals);
   if (!all.length) return [];
   const always = all.filter((g) => g.judged > 0 && g.met === g.judged).length;
-  return [`issue 5 targets met in every round: ${always} of ${all.length}`, ...reports.flatMap((report) => goalLines(report, `${report.scenario}: `))];
+  const unjudged = all.filter((g) => g.judged === 0).length;
+  const note = unjudged ? ` (${unjudged} not judged: a server or figure they need did not run)` : '';
+  return [`issue 5 targets met in every round: ${always} of ${all.length}${note}`, ...reports.flatMap((report) => goalLines(report, `${report.scenario}: `))];
 }
 
 /** Rows of cells: figure, each target, then sse-chat / each peer that ran. */
