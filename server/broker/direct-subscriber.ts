@@ -23,6 +23,14 @@ interface Waiting {
 
 /** After a connection to a master failed, subscribing there fails at once for this long. */
 const RETRY_AFTER_MS = 500;
+/**
+ * While a master refuses connections its slots are about to move to a replica, and nothing else
+ * would tell this node when: the slot table is read again this often until they have moved, for
+ * at most WATCH_FOR_MS (Redis's default cluster-node-timeout is 15 s; a master down with no
+ * replica is the health probe's and the broker's retries' business).
+ */
+const WATCH_EVERY_MS = 500;
+const WATCH_FOR_MS = 60_000;
 
 interface SocketEvents {
   onMessage(channel: string, payload: string): void;
@@ -160,6 +168,8 @@ export class DirectSubscriber {
   private readonly placed = new Map<string, SubscriberSocket>();
   /** When a connection to a master last failed: retries wait, as the broker's resync does. */
   private readonly failedAt = new Map<string, number>();
+  /** Masters that refused a connection whose slots have not moved yet (see WATCH_EVERY_MS). */
+  private readonly watched = new Map<string, NodeJS.Timeout>();
   private closed = false;
   private readonly socketEvents: SocketEvents;
 
@@ -192,7 +202,10 @@ export class DirectSubscriber {
         }
         if (this.closed || !error) return;
         // A master that refused the connection is likely down; one that cut it may take us back at once.
-        if (!shard.connected) this.failedAt.set(shard.address, Date.now());
+        if (!shard.connected) {
+          this.failedAt.set(shard.address, Date.now());
+          this.watchUntilMoved(shard.address);
+        }
         this.log.debug({ address: shard.address, err: describe(error) }, 'subscriber connection closed');
         // A master that went away may have failed over.
         this.refreshSlots();
@@ -232,6 +245,8 @@ export class DirectSubscriber {
 
   close(): void {
     this.closed = true;
+    for (const timer of this.watched.values()) clearInterval(timer);
+    this.watched.clear();
     for (const shard of this.sockets.values()) shard.close(null);
     this.sockets.clear();
     this.placed.clear();
@@ -239,5 +254,26 @@ export class DirectSubscriber {
 
   private refreshSlots(): void {
     if (!this.closed && this.cluster.status === 'ready') this.cluster.refreshSlotsCache();
+  }
+
+  /**
+   * Reads the slot table every WATCH_EVERY_MS while `address` still owns slots in it. Once a
+   * replica has taken them over, ioredis's 'refresh' shows new owners and the broker subscribes
+   * there at once, instead of at its next retry (1-2 s apart by then) or the 5 s topology check.
+   */
+  private watchUntilMoved(address: string): void {
+    if (this.closed || this.watched.has(address)) return;
+    const started = Date.now();
+    const timer = setInterval(() => {
+      const owns = this.cluster.slots.some((owners) => owners?.[0] === address);
+      if (this.closed || !owns || Date.now() - started > WATCH_FOR_MS) {
+        clearInterval(timer);
+        this.watched.delete(address);
+        return;
+      }
+      this.refreshSlots();
+    }, WATCH_EVERY_MS);
+    timer.unref();
+    this.watched.set(address, timer);
   }
 }

@@ -67,6 +67,8 @@ interface StreamState {
   joining: Promise<void> | null;
   resyncing: boolean;
   resyncAgain: boolean;
+  /** Ends the wait between two resubscribe attempts early (see resync()). */
+  wakeResync: (() => void) | null;
   removed: boolean;
   timers: Set<NodeJS.Timeout>;
 }
@@ -384,6 +386,10 @@ export class RedisBroker implements Broker {
   private async resync(state: StreamState): Promise<void> {
     if (state.resyncing) {
       state.resyncAgain = true;
+      // A retry waiting out its backoff goes at once: a new slot table or a new connection is
+      // what it was waiting for. After a failover the backoff had grown to 1-2 s by the time the
+      // replica took over, and a busy stream's missed messages could be trimmed meanwhile.
+      state.wakeResync?.();
       return;
     }
     state.resyncing = true;
@@ -400,10 +406,22 @@ export class RedisBroker implements Broker {
         // The first attempts fail during any failover; only a lasting failure is worth a warning.
         const level = attempt === 3 || attempt % 10 === 0 ? 'warn' : 'debug';
         this.log[level]({ stream: state.stream, attempt, err: describe(error) }, 'resubscribe failed, retrying');
-        await delay(backoffMs(attempt));
+        await this.resyncBackoff(state, backoffMs(attempt));
       }
     }
     state.resyncing = false;
+  }
+
+  private resyncBackoff(state: StreamState, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        state.wakeResync = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      state.wakeResync = done;
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -518,6 +536,7 @@ function newStreamState(stream: string): StreamState {
     joining: null,
     resyncing: false,
     resyncAgain: false,
+    wakeResync: null,
     removed: false,
     timers: new Set(),
   };
