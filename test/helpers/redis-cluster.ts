@@ -402,13 +402,24 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     return { host: HOST, port: owner.port };
   }
 
-  /** The master serving `slot` and one live replica of it. */
+  /**
+   * The master serving `slot` and one live replica of it. Asked until one node's view has both:
+   * right after a start or a restart, the node asked may not have heard of the replica yet.
+   */
   async function masterAndReplica(slot: number): Promise<{ master: NodeLine; replica: NodeLine }> {
-    const lines = await topology();
-    const master = ownerOfSlot(lines, slot);
-    const replica = lines.find((line) => line.masterId === master?.id && !line.failed);
-    if (!master || !replica) throw new Error(`no master with a live replica serves slot ${slot}`);
-    return { master, replica };
+    let found: { master: NodeLine; replica: NodeLine } | null = null;
+    await waitUntil(
+      async () => {
+        const lines = await topology();
+        const master = ownerOfSlot(lines, slot);
+        const replica = lines.find((line) => line.masterId === master?.id && !line.failed);
+        if (master && replica) found = { master, replica };
+        return found !== null;
+      },
+      READY_TIMEOUT_MS,
+      `a master with a live replica serving slot ${slot}`,
+    );
+    return found!;
   }
 
   /** Does every running node name `port` as the owner of `slot`? */
