@@ -31,7 +31,7 @@ const RETRY_AFTER_MS = 500;
  */
 const WATCH_EVERY_MS = 500;
 const WATCH_FOR_MS = 60_000;
-/** A master that dropped a channel is not subscribed there again for this long (see subscribe()). */
+/** A master that dropped a slot's channel is not subscribed to for that slot for this long (see subscribe()). */
 const DROPPED_FOR_MS = 10_000;
 
 interface SocketEvents {
@@ -170,8 +170,8 @@ export class DirectSubscriber {
   private readonly placed = new Map<string, SubscriberSocket>();
   /** When a connection to a master last failed: retries wait, as the broker's resync does. */
   private readonly failedAt = new Map<string, number>();
-  /** The master that last dropped each channel by itself, and when. */
-  private readonly droppedBy = new Map<string, { address: string; at: number }>();
+  /** Per slot, the master that last dropped a channel of it by itself, and when. */
+  private readonly droppedBy = new Map<number, { address: string; at: number }>();
   /** Masters that refused a connection whose slots have not moved yet (see WATCH_EVERY_MS). */
   private readonly watched = new Map<string, NodeJS.Timeout>();
   private closed = false;
@@ -187,7 +187,7 @@ export class DirectSubscriber {
       onMessage: events.onMessage,
       onDropped: (shard, channel) => {
         if (this.placed.get(channel) === shard) this.placed.delete(channel);
-        this.droppedBy.set(channel, { address: shard.address, at: Date.now() });
+        this.droppedBy.set(calculateSlot(channel), { address: shard.address, at: Date.now() });
         // The slot left this master: ioredis's table must learn where it went before the
         // broker's next SSUBSCRIBE can land there.
         this.refreshSlots();
@@ -225,17 +225,19 @@ export class DirectSubscriber {
    */
   async subscribe(channel: string): Promise<void> {
     if (this.closed) throw new Error('the subscriber is closed');
-    const address = this.cluster.slots[calculateSlot(channel)]?.[0];
+    const slot = calculateSlot(channel);
+    const address = this.cluster.slots[slot]?.[0];
     if (!address) throw new Error(`no master known for ${channel}`);
-    const dropped = this.droppedBy.get(channel);
+    const dropped = this.droppedBy.get(slot);
     if (dropped?.address === address && Date.now() - dropped.at < DROPPED_FOR_MS) {
       // That master gave the slot away, so a table still naming it is stale. Subscribing there
       // anyway is confirmed once it has turned replica, and then may never deliver a message
-      // (seen right after CLUSTER FAILOVER, 4 trials in 6): wait for the table to move on.
+      // (seen right after CLUSTER FAILOVER, 4 trials in 6): wait for the table to move on. By
+      // slot, not channel: a stream joining meanwhile would land on the same dead end.
       this.refreshSlots();
-      throw new Error(`the slot table still names ${address}, which dropped ${channel}`);
+      throw new Error(`the slot table still names ${address}, which gave slot ${slot} away`);
     }
-    if (dropped) this.droppedBy.delete(channel);
+    if (dropped) this.droppedBy.delete(slot);
     let shard = this.sockets.get(address);
     if (!shard) {
       // Every stream resubscribes after a loss: one connection attempt per master serves them all.
