@@ -85,6 +85,20 @@ describe('one node: the raw POST fast path', function () {
     });
   }
 
+  it('leaves an HTTP/1.1 request without Host to the HTTP server, which answers 400 and closes: a post and an event stream alike', async () => {
+    for (const bytes of [
+      'POST /streams/no-host/messages HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 25\r\n\r\n{"author":"a","text":"b"}',
+      'GET /streams/no-host/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n',
+    ]) {
+      const { responses, closed } = await exchange(fast.url, bytes);
+      assert.equal(responses[0]!.status, 400, bytes.split('\r\n')[0]);
+      assert.equal(closed, true);
+    }
+    const history = await exchange(fast.url, rawRequest('GET', '/streams/no-host/messages'));
+    assert.equal(history.responses[0]!.status, 200);
+    assert.deepEqual(JSON.parse(history.responses[0]!.body).messages, [], 'the rejected post was not stored');
+  });
+
   it('answers as Express does when the broker is down (503)', async () => {
     const downBroker = () => {
       const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
