@@ -375,6 +375,32 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
     assert.equal((await cluster.masterFor(streamKeys(stream).log)).port, promoted.port);
   });
 
+  it('a stream joining just after a manual failover, on a node that held nothing on the demoted master, is live on the promoted one', async () => {
+    // No channel of the slot was on the demoted master, so no sunsubscribe tells this node about
+    // the switch, and its slot table (no periodic check here) still names the demoted master,
+    // which, a replica now, confirms an SSUBSCRIBE and then may pass nothing on.
+    const publisher = broker(target, { reconcileMs: 0, topologyCheckMs: 0 });
+    const subscriber = broker(target, { reconcileMs: 0, topologyCheckMs: 0 });
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const stream = streamName();
+    const { promoted } = await cluster.manualFailoverFor(streamKeys(stream).log);
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    await waitUntil(() => subscribedOn(promoted.port, stream), 3000, 'the subscriber on the promoted master');
+    let sent: Message | null = null;
+    await waitUntil(
+      async () => {
+        sent = await publisher.publish(stream, { author: 'a', text: 'after' }).catch(() => null);
+        return sent !== null;
+      },
+      15_000,
+      'a publish acknowledged after the manual failover',
+    );
+    // Live, not read back from the log: nothing here reads it again after the subscribe.
+    await recorder.waitForId(sent!.id, 3000);
+    assert.deepEqual(recorder.ids, [sent!.id]);
+  });
+
   it('resharding: a stream whose slot moves to another master keeps its history and live delivery', async () => {
     // No periodic log read or topology check covers for a missed switch. The subscribing node
     // publishes nothing, so no MOVED reply tells it: the old owner's sunsubscribe does.
