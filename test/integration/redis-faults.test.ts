@@ -396,7 +396,7 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
       15_000,
       'a publish acknowledged after the manual failover',
     );
-    // Live, not read back from the log: nothing here reads it again after the subscribe.
+    // No periodic log read (reconcileMs 0) would bring it later: it comes through the subscription.
     await recorder.waitForId(sent!.id, 3000);
     assert.deepEqual(recorder.ids, [sent!.id]);
   });
