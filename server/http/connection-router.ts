@@ -129,8 +129,9 @@ class RawConnection {
       }
       const { head, length } = result;
       const connection = head.headers.get('connection')?.toLowerCase() ?? '';
-      // HTTP/1.0 keep-alive and upgrades are rare enough to leave to the HTTP server.
-      if (connection.includes('upgrade') || (head.version === '1.0' && connection.includes('keep-alive'))) {
+      // HTTP/1.0 keep-alive and upgrades are rare enough to leave to the HTTP server; so is an
+      // HTTP/1.1 request without Host, which Node's server answers with 400, as RFC 9112 asks.
+      if (connection.includes('upgrade') || (head.version === '1.0' && connection.includes('keep-alive')) || (head.version === '1.1' && !head.headers.has('host'))) {
         this.next = 'hand-off';
         break;
       }

@@ -59,8 +59,6 @@ export function eventStreamFastPath(context: AppContext): (head: RequestHead) =>
     const match = PATH.exec(head.path);
     if (!match || context.isShuttingDown()) return null;
     const { headers, query } = head;
-    // Node's server answers a Host-less HTTP/1.1 request with 400, as RFC 9112 asks.
-    if (head.version === '1.1' && !headers.has('host')) return null;
     if (headers.has('content-length') || headers.has('transfer-encoding') || headers.has('upgrade') || headers.has('expect')) return null;
     if (query.getAll('format').length > 1 || query.getAll('lastEventId').length > 1) return null;
     let request: EventStreamRequest;

@@ -25,7 +25,7 @@ export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number
     if (!match || config.trustProxyHops > 0 || context.isShuttingDown()) return null;
     const stream = match[1]!;
     const { headers } = head;
-    if (!STREAM_NAME.test(stream) || (head.version === '1.1' && !headers.has('host'))) return null;
+    if (!STREAM_NAME.test(stream)) return null;
     if (headers.has('transfer-encoding') || headers.has('expect') || headers.has('content-encoding')) return null;
     const contentType = headers.get('content-type');
     const contentLength = headers.get('content-length');
