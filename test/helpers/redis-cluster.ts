@@ -322,6 +322,11 @@ function infoField(info: Reply | undefined, field: string): string | undefined {
   return match?.[1]?.trim();
 }
 
+/** From a replica's INFO replication: linked to its master and past its first sync. */
+function replicaInSync(info: Reply | undefined): boolean {
+  return infoField(info, 'master_link_status') === 'up' && infoField(info, 'master_sync_in_progress') === '0';
+}
+
 // ---------------------------------------------------------------------------------------------
 // Cluster topology, from CLUSTER NODES as one node sees it.
 
@@ -474,10 +479,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     // A replica whose link is still coming up (a master demoted by an earlier failover resyncs
     // first) accepts CLUSTER FAILOVER and then lets it time out.
     await waitUntil(
-      async () => {
-        const info = await tryCommand(replica.port, ['INFO', 'replication']);
-        return infoField(info, 'master_link_status') === 'up' && infoField(info, 'master_sync_in_progress') === '0';
-      },
+      async () => replicaInSync(await tryCommand(replica.port, ['INFO', 'replication'])),
       READY_TIMEOUT_MS,
       `replica ${replica.port} of slot ${slot} to be in sync with its master`,
     );
@@ -612,7 +614,7 @@ async function waitForClusterOk(servers: ServerProcess[]): Promise<void> {
         // A replica still in its first sync would be promoted empty by a failover test.
         const replication = await tryCommand(server.port, ['INFO', 'replication']);
         if (infoField(replication, 'role') === 'slave') {
-          if (infoField(replication, 'master_link_status') !== 'up' || infoField(replication, 'master_sync_in_progress') !== '0') return false;
+          if (!replicaInSync(replication)) return false;
         }
       }
       return true;

@@ -55,6 +55,17 @@ async function subscribedOn(port: number, stream: string): Promise<boolean> {
   return Array.isArray(reply) && Number(reply[1]) > 0;
 }
 
+/** Publishes until one post is acknowledged: right after a switch a publish may fail fast (503). */
+async function publishUntilAcknowledged(publisher: Broker, stream: string, text: string, after: string): Promise<Message> {
+  let sent: Message | null = null;
+  await waitUntil(
+    async () => (sent = await publisher.publish(stream, { author: 'a', text }).catch(() => null)) !== null,
+    15_000,
+    `a publish acknowledged after ${after}`,
+  );
+  return sent!;
+}
+
 /** A body the publish script would have stored, for writing entries behind the broker's back. */
 const entryBody = (text: string) => JSON.stringify({ author: 'intruder', text, node: 'elsewhere', region: 'nowhere' });
 
@@ -359,18 +370,9 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
     // On the new master itself: the demoted one, a replica now, also confirms an SSUBSCRIBE sent
     // while the slot table still names it, and then may never pass a message on.
     await waitUntil(() => subscribedOn(promoted.port, stream), 1500, 'the subscriber on the promoted master');
-    // Publish until one is acknowledged: right after the switch a publish may fail fast (503).
-    let after: Message | null = null;
-    await waitUntil(
-      async () => {
-        after = await publisher.publish(stream, { author: 'a', text: 'after' }).catch(() => null);
-        return after !== null;
-      },
-      15_000,
-      'a publish acknowledged after the manual failover',
-    );
-    await recorder.waitForId(after!.id, 15_000);
-    assert.equal(recorder.ids.at(-1), after!.id);
+    const after = await publishUntilAcknowledged(publisher, stream, 'after', 'the manual failover');
+    await recorder.waitForId(after.id, 15_000);
+    assert.equal(recorder.ids.at(-1), after.id);
     assertStrictlyIncreasing(recorder.ids, 'subscriber');
     assert.equal((await cluster.masterFor(streamKeys(stream).log)).port, promoted.port);
   });
@@ -387,21 +389,13 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
     const recorder = new Recorder();
     await subscriber.subscribe(stream, recorder);
     await waitUntil(() => subscribedOn(promoted.port, stream), 3000, 'the subscriber on the promoted master');
-    let sent: Message | null = null;
-    await waitUntil(
-      async () => {
-        sent = await publisher.publish(stream, { author: 'a', text: 'after' }).catch(() => null);
-        return sent !== null;
-      },
-      15_000,
-      'a publish acknowledged after the manual failover',
-    );
-    await recorder.waitForId(sent!.id, 3000);
+    const sent = await publishUntilAcknowledged(publisher, stream, 'after', 'the manual failover');
+    await recorder.waitForId(sent.id, 3000);
     // The first may have come from the resync's one read of the log; with no periodic read
     // (reconcileMs 0), one posted after it was delivered can only come through the subscription.
     const live = await publisher.publish(stream, { author: 'a', text: 'live' });
     await recorder.waitForId(live.id, 3000);
-    assert.deepEqual(recorder.ids, [sent!.id, live.id]);
+    assert.deepEqual(recorder.ids, [sent.id, live.id]);
   });
 
   it('resharding: a stream whose slot moves to another master keeps its history and live delivery', async () => {
@@ -414,13 +408,8 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
     assert.equal((await cluster.masterFor(streamKeys(stream).log)).port, owner.port);
     // Right after the move a publish may fail fast (503); the first one acknowledged must arrive,
     // as must the ones after it.
-    let first: Message | null = null;
-    await waitUntil(
-      async () => (first = await publisher.publish(stream, { author: 'a', text: 'after 0' }).catch(() => null)) !== null,
-      15_000,
-      'a publish acknowledged after the move',
-    );
-    const sent = [first!.id];
+    const first = await publishUntilAcknowledged(publisher, stream, 'after 0', 'the move');
+    const sent = [first.id];
     for (let i = 1; i < 5; i++) sent.push((await publisher.publish(stream, { author: 'a', text: `after ${i}` })).id);
     await recorder.waitForId(sent.at(-1)!, 5000);
     assert.deepEqual(recorder.ids, [before.id, ...sent]);
