@@ -59,7 +59,7 @@ const ORDER = [
   'steal_pct',
 ];
 
-const PEERS = ['nchan', 'naive'] as const;
+const PEERS = ['nchan', 'naive', 'raw-net'] as const;
 
 function figureNames(results: SummarizedResult[]): string[] {
   const present = new Set(results.flatMap((r) => Object.keys(r.figures)));
@@ -172,6 +172,7 @@ export function jsonLine(report: ScenarioReport): string {
     peer: 'nchan',
     ratio: ratios(report, 'nchan'),
     ratio_vs_naive: ratios(report, 'naive'),
+    ratio_vs_raw_net: ratios(report, 'raw-net'),
     rounds: report.rounds,
     goals: report.goals.map((g) => ({ goal: g.text, met: g.met, judged: g.judged, per_round: g.perRound })),
     figures,

@@ -114,7 +114,7 @@ async function runTarget(
   const reason = unavailableReason(target);
   if (reason) return { ...result, error: reason };
   if (scenario.needsRedis && !redis) return { ...result, error: 'no Redis Cluster (see the cross-node note above)' };
-  const short = { 'sse-chat': 'sse', nchan: 'nch', naive: 'nai' }[target];
+  const short = { 'sse-chat': 'sse', nchan: 'nch', naive: 'nai', 'raw-net': 'raw' }[target];
   const streams = Array.from({ length: scenario.streamCount(options.scale) }, (_, i) => `${runTag}-${scenario.name}-${short}-${i}`);
   let server;
   try {

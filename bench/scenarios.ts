@@ -192,7 +192,7 @@ const rooms: Scenario = {
   title: 'rooms: many streams x few viewers, messages spread over them',
   nodes: 1,
   needsRedis: false,
-  targets: ['sse-chat', 'nchan', 'naive'],
+  targets: ['sse-chat', 'nchan', 'naive', 'raw-net'],
   streamCount: (scale) => scale.rooms,
   async run(ctx, scale) {
     const setup = await connectViewers(ctx, viewerSpecs(ctx, scale.roomViewers));

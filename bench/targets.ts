@@ -1,5 +1,5 @@
-// The servers a scenario measures: sse-chat itself, nchan (the peer) and the naive tutorial server
-// (the floor). Each starts pinned to the server core, on a fresh port, logging to a file, and is
+// The servers a scenario measures: sse-chat itself, nchan (the peer), the naive tutorial server
+// (the floor) and raw-net (what Node itself costs per message: a measuring stick, not a floor). Each starts pinned to the server core, on a fresh port, logging to a file, and is
 // stopped by the PIDs it was started with.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
@@ -8,12 +8,13 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { processTree } from './procstat.js';
 
-export type TargetName = 'sse-chat' | 'nchan' | 'naive';
-export const ALL_TARGETS: TargetName[] = ['sse-chat', 'nchan', 'naive'];
+export type TargetName = 'sse-chat' | 'nchan' | 'naive' | 'raw-net';
+export const ALL_TARGETS: TargetName[] = ['sse-chat', 'nchan', 'naive', 'raw-net'];
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const sseChatMain = `${repoRoot}dist/server/main.js`;
 const naiveMain = `${repoRoot}dist/bench/peers/naive.js`;
+const rawNetMain = `${repoRoot}dist/bench/peers/raw-net.js`;
 const nchanScript = `${repoRoot}bench/peers/nchan/nchan.sh`;
 
 export interface StartOptions {
@@ -41,6 +42,7 @@ export interface RunningServer {
 export function unavailableReason(name: TargetName): string | null {
   if (name === 'sse-chat' && !existsSync(sseChatMain)) return 'dist/server/main.js is not built yet';
   if (name === 'naive' && !existsSync(naiveMain)) return 'dist/bench/peers/naive.js is not built';
+  if (name === 'raw-net' && !existsSync(rawNetMain)) return 'dist/bench/peers/raw-net.js is not built';
   return null;
 }
 
@@ -130,7 +132,8 @@ function nodeCommand(name: TargetName, port: number, nodeIndex: number, options:
   // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`: flags for the Node servers only
   // (NODE_OPTIONS would reach the load generator too, and refuses --cpu-prof).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return { command: process.execPath, args: [...nodeArgs, name === 'sse-chat' ? sseChatMain : naiveMain], env };
+  const main = { 'sse-chat': sseChatMain, naive: naiveMain, 'raw-net': rawNetMain }[name];
+  return { command: process.execPath, args: [...nodeArgs, main], env };
 }
 
 export async function startServer(name: TargetName, options: StartOptions): Promise<RunningServer> {
