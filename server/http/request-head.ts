@@ -17,10 +17,11 @@ export type HeadResult =
   | { kind: 'incomplete' }
   | { kind: 'other' };
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Control characters Node's parser rejects in a header value (tab is allowed): such a request is
-// left to the HTTP server so it gets Node's own 400.
-const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+// Every header line at once: a token, a colon, then a value without the control characters
+// Node's parser rejects (tab is allowed). A head that fails is left to the HTTP server, which
+// gives it Node's own 400. One pass over the block instead of two tests per header.
+const HEADER_LINES = /(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*$/y;
+const REQUEST_LINE = /^([A-Z]+) (\/[^ ]*) HTTP\/1\.([01])$/;
 
 /** Shared by every head without a query string; the fast paths only read it. */
 const NO_QUERY: URLSearchParams = new URLSearchParams();
@@ -29,19 +30,21 @@ export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult
   const end = data.indexOf('\r\n\r\n');
   if (end < 0) return data.length >= maxHeadBytes ? { kind: 'other' } : { kind: 'incomplete' };
   if (end > maxHeadBytes) return { kind: 'other' };
-  const lines = data.toString('latin1', 0, end).split('\r\n');
-  const requestLine = /^([A-Z]+) (\/[^ ]*) HTTP\/1\.([01])$/.exec(lines[0]!);
+  // Through the last header line's CRLF, so that every line ends in one.
+  const text = data.toString('latin1', 0, end + 2);
+  const lineEnd = text.indexOf('\r\n');
+  const requestLine = REQUEST_LINE.exec(text.slice(0, lineEnd));
   if (!requestLine) return { kind: 'other' };
+  HEADER_LINES.lastIndex = lineEnd + 2;
+  if (!HEADER_LINES.test(text)) return { kind: 'other' };
   const headers = new Map<string, string>();
-  for (let index = 1; index < lines.length; index++) {
-    const line = lines[index]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) return { kind: 'other' };
-    const name = line.slice(0, colon).toLowerCase();
-    if (!TOKEN.test(name) || headers.has(name)) return { kind: 'other' };
-    const value = line.slice(colon + 1).trim();
-    if (BAD_VALUE.test(value)) return { kind: 'other' };
-    headers.set(name, value);
+  for (let start = lineEnd + 2; start < text.length; ) {
+    const colon = text.indexOf(':', start);
+    const next = text.indexOf('\r\n', colon);
+    const name = text.slice(start, colon).toLowerCase();
+    if (headers.has(name)) return { kind: 'other' };
+    headers.set(name, text.slice(colon + 1, next).trim());
+    start = next + 2;
   }
   const target = requestLine[2]!;
   const mark = target.indexOf('?');

@@ -16,6 +16,15 @@ describe('request head parsing (raw fast paths)', () => {
     assert.equal(result.length, Buffer.byteLength('GET /streams/a%2Eb/events?format=html&lastEventId=5-1 HTTP/1.1\r\nHost: x\r\nLast-Event-ID:  7-0 \r\n\r\n'));
   });
 
+  it('keeps colons and tabs inside values, and empty values, on every line', () => {
+    const result = parse('GET / HTTP/1.1\r\nHost: a:80\r\nX-Empty:\r\nX-Tab: one\ttwo\r\nX-Last:\t last \r\n\r\n');
+    assert.equal(result.kind, 'head');
+    if (result.kind !== 'head') return;
+    assert.deepEqual([...result.head.headers], [['host', 'a:80'], ['x-empty', ''], ['x-tab', 'one\ttwo'], ['x-last', 'last']]);
+    const bare = parse('GET / HTTP/1.1\r\n\r\n');
+    assert.ok(bare.kind === 'head' && bare.head.headers.size === 0 && bare.length === 18);
+  });
+
   it('tells HTTP/1.0 from HTTP/1.1', () => {
     const result = parse('POST /streams/a/messages HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}');
     assert.ok(result.kind === 'head' && result.head.version === '1.0' && result.length === result.head.path.length + 37);
@@ -37,6 +46,10 @@ describe('request head parsing (raw fast paths)', () => {
       'GET /%E0%A4%A HTTP/1.1\r\n\r\n',
       'GET /x HTTP/1.1\r\nA: one\x00two\r\n\r\n',
       'GET /x HTTP/1.1\r\nA: one\x7f\r\n\r\n',
+      'GET /x HTTP/1.1\r\n: no name\r\n\r\n',
+      'GET /x HTTP/1.1\r\nHost: a\r\nB: bare\nline feed\r\n\r\n',
+      'GET /x HTTP/1.1\r\nHost: a\r\nB: bare\rcarriage return\r\n\r\n',
+      'GET /x HTTP/1.1\r\nHost: a\r\nC: 1\r\nD: vertical\x0btab\r\n\r\n',
     ]) {
       assert.deepEqual(parse(text), { kind: 'other' }, JSON.stringify(text));
     }
