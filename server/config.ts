@@ -41,6 +41,7 @@ const schema = z.object({
   RATE_LIMIT_POSTS: int(0, 1_000_000).default(30),
   RATE_LIMIT_WINDOW_MS: int(100, 3_600_000).default(10_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8000),
+  KEEP_ALIVE_TIMEOUT_MS: int(1000, 3_600_000).default(5000),
   TRUST_PROXY_HOPS: int(0, 10).default(0),
   REDIS_CLUSTER_NODES: hostPortList.optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
@@ -71,6 +72,8 @@ export interface Config {
   rateLimitPosts: number;
   rateLimitWindowMs: number;
   shutdownTimeoutMs: number;
+  /** An idle kept-alive HTTP connection closes after this (behind a load balancer: longer than its idle timeout). */
+  keepAliveTimeoutMs: number;
   /** Proxies in front of the node whose X-Forwarded-For is believed (rate limits key on the client). */
   trustProxyHops: number;
   redis: { kind: 'cluster'; nodes: { host: string; port: number }[] } | { kind: 'single'; url: string } | null;
@@ -109,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     rateLimitPosts: e.RATE_LIMIT_POSTS,
     rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     trustProxyHops: e.TRUST_PROXY_HOPS,
     redis: e.REDIS_CLUSTER_NODES
       ? { kind: 'cluster' as const, nodes: e.REDIS_CLUSTER_NODES }

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Broker, Message, Subscription } from './broker/broker.js';
 import { compareIdText } from './broker/ids.js';
+import { messageJson } from './broker/message-json.js';
 import type { CloseListener, CloseReason, SseConnection } from './sse/connection.js';
 import type { WriteScheduler } from './sse/write-scheduler.js';
 import { encodeEvent, encodeReset, HEARTBEAT_FRAME } from './sse/frame.js';
@@ -13,7 +14,7 @@ import { renderMessage } from './views/message.js';
 export type { StreamFormat } from './validation.js';
 
 export function encodeMessage(message: Message, format: StreamFormat): Buffer {
-  const data = format === 'json' ? JSON.stringify(message) : renderMessage(message).value;
+  const data = format === 'json' ? messageJson(message) : renderMessage(message).value;
   return encodeEvent({ id: message.id, data });
 }
 

@@ -46,7 +46,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   // Event streams live for hours; only the request head has a deadline.
   httpServer.requestTimeout = 0;
   httpServer.headersTimeout = 20_000;
-  httpServer.keepAliveTimeout = 5_000;
+  httpServer.keepAliveTimeout = config.keepAliveTimeoutMs;
   const router = connectionRouter(
     httpServer,
     { takeover: eventStreamFastPath(context), request: messagesFastPath(context, httpServer.keepAliveTimeout) },

@@ -67,6 +67,11 @@ export interface Broker {
   /** Connects (retrying with backoff where the backend is remote). Resolves once usable. */
   start(): Promise<void>;
   publish(stream: string, input: MessageInput): Promise<Message>;
+  /**
+   * The same as `publish`, done before it returns: only a broker that stores in this process has
+   * it. The POST fast path answers with it in the same turn, with no promise to wait on.
+   */
+  publishNow?(stream: string, input: MessageInput): Message;
   subscribe(stream: string, listener: StreamListener): Promise<Subscription>;
   /** Messages with an id greater than `afterId` (all retained when null), oldest first, at most `limit`. */
   history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage>;

@@ -47,6 +47,14 @@ export class MemoryBroker implements Broker {
   async start(): Promise<void> {}
 
   async publish(stream: string, input: MessageInput): Promise<Message> {
+    return this.store(stream, input);
+  }
+
+  publishNow(stream: string, input: MessageInput): Message {
+    return this.store(stream, input);
+  }
+
+  private store(stream: string, input: MessageInput): Message {
     const state = this.state(stream);
     const id = nextId(state.lastId, this.now());
     state.lastId = id;

@@ -11,12 +11,12 @@ import { parseRequestHead, type RequestHead } from './request-head.js';
 export interface FastRequest {
   bodyBytes: number;
   /**
-   * The complete response bytes (status line to body), or null when the request turns out not
-   * to be the fast path's after all (bad input, limited): it then goes to the HTTP server with
-   * its bytes, so every error answer comes from one place. Null must be decided synchronously,
-   * before anything is published.
+   * The complete response bytes (status line to body), now or later, or null when the request
+   * turns out not to be the fast path's after all (bad input, limited): it then goes to the HTTP
+   * server with its bytes, so every error answer comes from one place. Null must be decided
+   * synchronously, before anything is published.
    */
-  answer(body: Buffer, keepAlive: boolean): Promise<string> | null;
+  answer(body: Buffer, keepAlive: boolean): string | Promise<string> | null;
 }
 
 export interface FastRoutes {
@@ -158,18 +158,23 @@ class RawConnection {
         break;
       }
       this.received = received.length === end ? null : received.subarray(end);
-      const slot: { response: string | null } = { response: null };
-      this.owed.push(slot);
       this.keep();
-      response.then(
-        (text) => {
-          slot.response = text;
-          this.flush();
-        },
-        // answer() renders its own failures; a rejection here is a bug, and the order of the
-        // responses after it could not be kept.
-        () => this.socket.destroy(),
-      );
+      if (typeof response === 'string' && this.owed.length === 0) {
+        // Answered at once (the in-process broker): no slot, no promise to wait on.
+        this.write(response);
+      } else {
+        const slot: { response: string | null } = { response: null };
+        this.owed.push(slot);
+        void Promise.resolve(response).then(
+          (text) => {
+            slot.response = text;
+            this.flush();
+          },
+          // answer() renders its own failures; a rejection here is a bug, and the order of the
+          // responses after it could not be kept.
+          () => this.socket.destroy(),
+        );
+      }
       if (!keepAlive) {
         // As Node's server does: nothing after a request that closes the connection is read.
         this.next = 'close';
@@ -272,7 +277,11 @@ class RawConnection {
   }
 
   private arm(what: 'head' | 'next request'): void {
-    if (this.waitingFor === what) return;
+    if (this.waitingFor === what) {
+      // A head's deadline runs from its first byte; an idle connection's from its last answer.
+      if (what === 'next request') this.deadline!.refresh();
+      return;
+    }
     if (this.deadline) clearTimeout(this.deadline);
     const { options } = this.shared;
     this.waitingFor = what;

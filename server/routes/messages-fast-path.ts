@@ -4,7 +4,9 @@
 // catalogue). Anything else (forms, bad JSON, invalid messages, rate-limited clients, chunked
 // bodies, Expect, other charsets) is handed to Express, so every error answer comes from one place.
 import type { Socket } from 'node:net';
-import { apiError, asApiError, type ApiError } from '../errors.js';
+import type { Message } from '../broker/broker.js';
+import { messageJson } from '../broker/message-json.js';
+import { apiError, asApiError } from '../errors.js';
 import type { FastRequest } from '../http/connection-router.js';
 import { PostRateLimit } from '../http/post-rate-limit.js';
 import { renderJsonResponse } from '../http/raw-response.js';
@@ -56,18 +58,26 @@ export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number
           if (hit.limited) return null;
           headerLines = hit.headerLines;
         }
-        const respond = (status: number, lines: string, json: string) =>
-          renderJsonResponse({ status, headerLines: lines, json, keepAlive, keepAliveTimeoutMs });
-        const fail = (error: ApiError) => respond(error.status, headerLines, JSON.stringify(error.toJSON()));
-        return broker.publish(stream, input).then(
-          (message) =>
-            respond(201, `${headerLines}Location: /streams/${encodeURIComponent(stream)}/messages?after=${message.id}\r\n`, JSON.stringify(message)),
-          (error: unknown) => {
-            const known = asApiError(error);
-            if (!known) logger.error({ err: error, method: 'POST', url: head.path }, 'unhandled error');
-            return fail(known ?? apiError('internal'));
-          },
-        );
+        const created = (message: Message) =>
+          renderJsonResponse({
+            status: 201,
+            headerLines: `${headerLines}Location: /streams/${encodeURIComponent(stream)}/messages?after=${message.id}\r\n`,
+            json: messageJson(message),
+            keepAlive,
+            keepAliveTimeoutMs,
+          });
+        const failed = (error: unknown) => {
+          const known = asApiError(error);
+          if (!known) logger.error({ err: error, method: 'POST', url: head.path }, 'unhandled error');
+          const answer = known ?? apiError('internal');
+          return renderJsonResponse({ status: answer.status, headerLines, json: JSON.stringify(answer.toJSON()), keepAlive, keepAliveTimeoutMs });
+        };
+        if (!broker.publishNow) return broker.publish(stream, input).then(created, failed);
+        try {
+          return created(broker.publishNow(stream, input));
+        } catch (error) {
+          return failed(error);
+        }
       },
     };
   };

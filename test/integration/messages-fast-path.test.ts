@@ -28,6 +28,12 @@ async function exchange(url: string, bytes: string, count = 1): Promise<{ respon
   }
 }
 
+/** The in-process broker made to behave as a remote one: no publishNow, so the fast path waits on publish. */
+function withoutPublishNow(broker: MemoryBroker): MemoryBroker {
+  Object.defineProperty(broker, 'publishNow', { value: undefined });
+  return broker;
+}
+
 const chunked = (stream: string, body: string) =>
   `POST /streams/${stream}/messages HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`;
 
@@ -99,27 +105,36 @@ describe('one node: the raw POST fast path', function () {
     assert.deepEqual(JSON.parse(history.responses[0]!.body).messages, [], 'the rejected post was not stored');
   });
 
-  it('answers as Express does when the broker is down (503)', async () => {
-    const downBroker = () => {
-      const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
-      broker.publish = async () => {
-        throw new BrokerUnavailableError();
+  for (const [kind, failing] of [
+    ['a remote broker rejects', 'publish'],
+    ['an in-process broker throws', 'publishNow'],
+  ] as const) {
+    it(`answers as Express does when the broker is down (503): ${kind}`, async () => {
+      const downBroker = () => {
+        const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+        broker.publish = async () => {
+          throw new BrokerUnavailableError();
+        };
+        if (failing === 'publish') return withoutPublishNow(broker);
+        broker.publishNow = () => {
+          throw new BrokerUnavailableError();
+        };
+        return broker;
       };
-      return broker;
-    };
-    const downFast = await startTestNode({}, { broker: downBroker() });
-    const downExpress = await startTestNode({ TRUST_PROXY_HOPS: '1' }, { broker: downBroker() });
-    try {
-      const bytes = jsonPost('lobby', '{"author":"a","text":"b"}');
-      const [viaFast] = (await exchange(downFast.url, bytes)).responses;
-      const [viaExpress] = (await exchange(downExpress.url, bytes)).responses;
-      assert.equal(viaFast!.status, 503);
-      assert.equal(comparable(viaFast!), comparable(viaExpress!));
-    } finally {
-      await downFast.close();
-      await downExpress.close();
-    }
-  });
+      const downFast = await startTestNode({}, { broker: downBroker() });
+      const downExpress = await startTestNode({ TRUST_PROXY_HOPS: '1' }, { broker: downBroker() });
+      try {
+        const bytes = jsonPost('lobby', '{"author":"a","text":"b"}');
+        const [viaFast] = (await exchange(downFast.url, bytes)).responses;
+        const [viaExpress] = (await exchange(downExpress.url, bytes)).responses;
+        assert.equal(viaFast!.status, 503);
+        assert.equal(comparable(viaFast!), comparable(viaExpress!));
+      } finally {
+        await downFast.close();
+        await downExpress.close();
+      }
+    });
+  }
 
   it('answers pipelined posts in order, then hands the connection to Express mid-way, losing nothing', async () => {
     const connection = await openRaw(fast.url);
@@ -165,6 +180,36 @@ describe('one node: the raw POST fast path', function () {
     }
   });
 
+  for (const [path, env] of [
+    ['the fast path', {}],
+    ['Express', { TRUST_PROXY_HOPS: '1' }],
+  ] as const) {
+    it(`keeps a connection open while posts keep coming, closing it once idle for KEEP_ALIVE_TIMEOUT_MS: ${path}`, async () => {
+      const node = await startTestNode({ ...env, KEEP_ALIVE_TIMEOUT_MS: '1000' });
+      const connection = await openRaw(node.url);
+      let closedAt = 0;
+      void connection.closed.then(() => (closedAt = Date.now()));
+      try {
+        // Posts 600 ms apart for 2.4 s: each answer restarts the idle clock.
+        for (let index = 0; index < 5; index++) {
+          if (index > 0) await new Promise((resolve) => setTimeout(resolve, 600));
+          connection.send(jsonPost('idle-clock', JSON.stringify({ author: 'a', text: `m${index}` })));
+          const [response] = await connection.responses(1);
+          assert.equal(response!.status, 201, `post ${index}`);
+          assert.equal(response!.header('keep-alive'), 'timeout=1');
+          assert.equal(closedAt, 0, `closed before post ${index + 1}`);
+        }
+        const lastAnswerAt = Date.now();
+        await connection.closed;
+        const idleMs = closedAt - lastAnswerAt;
+        assert.ok(idleMs >= 900 && idleMs < 3000, `closed after ${idleMs} ms idle`);
+      } finally {
+        connection.close();
+        await node.close();
+      }
+    });
+  }
+
   it('hands the connection to Express only after the posts owed before it are answered, slow broker or not', async () => {
     const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
     const publish = broker.publish.bind(broker);
@@ -175,7 +220,7 @@ describe('one node: the raw POST fast path', function () {
       await new Promise((resolve) => setTimeout(resolve, (delayMs -= 20)));
       return message;
     };
-    const slow = await startTestNode({}, { broker });
+    const slow = await startTestNode({}, { broker: withoutPublishNow(broker) });
     const connection = await openRaw(slow.url);
     try {
       connection.send(

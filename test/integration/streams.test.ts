@@ -299,6 +299,9 @@ describe('one node: broker unavailable', function () {
       throw new BrokerUnavailableError();
     };
     broker.publish = refuse;
+    broker.publishNow = () => {
+      throw new BrokerUnavailableError();
+    };
     broker.history = refuse;
     broker.recent = refuse;
     const node = await startTestNode({}, { broker });
