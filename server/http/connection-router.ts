@@ -97,6 +97,8 @@ class RawConnection {
   private deadline: NodeJS.Timeout | null = null;
   /** What the deadline is for: a head's deadline runs from its first byte, not its last. */
   private waitingFor: 'head' | 'next request' | null = null;
+  /** A request was answered since the deadline was set: the next head's deadline starts anew. */
+  private answeredSinceArm = false;
   /** Set once a request was answered here: the connection may now stay open between requests. */
   private kept: { onEnd: () => void; onClose: () => void } | null = null;
   private readonly onData = (chunk: Buffer) => this.data(chunk);
@@ -142,6 +144,9 @@ class RawConnection {
       if (stream) {
         this.detach();
         this.received = null;
+        // A post answered at once just before may still be waiting for the end of this tick; it
+        // goes out before anything of the stream.
+        this.writeOutgoing();
         stream(this.socket);
         return;
       }
@@ -158,6 +163,7 @@ class RawConnection {
         break;
       }
       this.received = received.length === end ? null : received.subarray(end);
+      this.answeredSinceArm = true;
       this.keep();
       if (typeof response === 'string' && this.owed.length === 0) {
         // Answered at once (the in-process broker): no slot, no promise to wait on.
@@ -277,9 +283,12 @@ class RawConnection {
   }
 
   private arm(what: 'head' | 'next request'): void {
+    const restart = this.answeredSinceArm;
+    this.answeredSinceArm = false;
     if (this.waitingFor === what) {
-      // A head's deadline runs from its first byte; an idle connection's from its last answer.
-      if (what === 'next request') this.deadline!.refresh();
+      // After an answer both start again: the idle one from the answer, the next head's from
+      // about its first byte. A head still arriving, with no answer since, keeps its deadline.
+      if (restart) this.deadline!.refresh();
       return;
     }
     if (this.deadline) clearTimeout(this.deadline);

@@ -21,7 +21,15 @@ export type HeadResult =
 // Node's parser rejects (tab is allowed). A head that fails is left to the HTTP server, which
 // gives it Node's own 400. One pass over the block instead of two tests per header.
 const HEADER_LINES = /(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\x00-\x08\x0a-\x1f\x7f]*\r\n)*$/y;
-const REQUEST_LINE = /^([A-Z]+) (\/[^ ]*) HTTP\/1\.([01])$/;
+// A target of visible ASCII only: anything else (control characters, raw UTF-8) is Node's to judge.
+const REQUEST_LINE = /^([A-Z]+) (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
+
+/** Without the spaces and tabs around it (RFC 9110's OWS); not String#trim, which strips more. */
+function trimOws(text: string, start: number, end: number): string {
+  while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
+  return text.slice(start, end);
+}
 
 /** Shared by every head without a query string; the fast paths only read it. */
 const NO_QUERY: URLSearchParams = new URLSearchParams();
@@ -43,7 +51,7 @@ export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult
     const next = text.indexOf('\r\n', colon);
     const name = text.slice(start, colon).toLowerCase();
     if (headers.has(name)) return { kind: 'other' };
-    headers.set(name, text.slice(colon + 1, next).trim());
+    headers.set(name, trimOws(text, colon + 1, next));
     start = next + 2;
   }
   const target = requestLine[2]!;

@@ -110,25 +110,31 @@ describe('one node: the raw POST fast path', function () {
     ['an in-process broker throws', 'publishNow'],
   ] as const) {
     it(`answers as Express does when the broker is down (503): ${kind}`, async () => {
-      const downBroker = () => {
+      // Which of the broker's calls each node's post made: the fast path alone calls publishNow.
+      const calls = { fast: [] as string[], express: [] as string[] };
+      const downBroker = (log: string[]) => {
         const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
         broker.publish = async () => {
+          log.push('publish');
           throw new BrokerUnavailableError();
         };
         if (failing === 'publish') return withoutPublishNow(broker);
         broker.publishNow = () => {
+          log.push('publishNow');
           throw new BrokerUnavailableError();
         };
         return broker;
       };
-      const downFast = await startTestNode({}, { broker: downBroker() });
-      const downExpress = await startTestNode({ TRUST_PROXY_HOPS: '1' }, { broker: downBroker() });
+      const downFast = await startTestNode({}, { broker: downBroker(calls.fast) });
+      const downExpress = await startTestNode({ TRUST_PROXY_HOPS: '1' }, { broker: downBroker(calls.express) });
       try {
         const bytes = jsonPost('lobby', '{"author":"a","text":"b"}');
         const [viaFast] = (await exchange(downFast.url, bytes)).responses;
         const [viaExpress] = (await exchange(downExpress.url, bytes)).responses;
         assert.equal(viaFast!.status, 503);
         assert.equal(comparable(viaFast!), comparable(viaExpress!));
+        // One attempt each, and on the in-process broker the fast path's own (Express has no publishNow).
+        assert.deepEqual(calls, { fast: [failing], express: ['publish'] });
       } finally {
         await downFast.close();
         await downExpress.close();

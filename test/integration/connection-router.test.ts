@@ -1,0 +1,106 @@
+// The connection router on its own, over real sockets, with routes made for the test: its
+// deadlines (a head that never completes, pipelined requests that keep coming) and the order of
+// what it writes when a request answered at once is followed by an event stream in one chunk.
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connectionRouter, type FastRoutes } from '../../server/http/connection-router.js';
+import { openRaw, rawRequest } from '../helpers/raw-http.js';
+
+const CREATED = 'HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok';
+const STREAM_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n';
+
+/** POST /post answered with CREATED (now, or on a later turn); GET /stream taken over. */
+function routes(answerLater: boolean): FastRoutes {
+  return {
+    takeover: (head) => (head.method === 'GET' && head.path === '/stream' ? (socket: Socket) => socket.write(STREAM_HEAD) : null),
+    request: (_socket, head) => {
+      if (head.method !== 'POST' || head.path !== '/post') return null;
+      return {
+        bodyBytes: Number(head.headers.get('content-length') ?? 0),
+        answer: () => (answerLater ? new Promise<string>((resolve) => setImmediate(() => resolve(CREATED))) : CREATED),
+      };
+    },
+  };
+}
+
+async function startRouter(answerLater: boolean, headTimeoutMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const httpServer = createHttpServer((_request, response) => response.writeHead(404).end());
+  const router = connectionRouter(httpServer, routes(answerLater), { maxHeadBytes: 16 * 1024, headTimeoutMs, keepAliveTimeoutMs: 5000 });
+  const server: Server = createNetServer({ noDelay: true }, router.onConnection);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  httpServer.emit('listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        router.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const post = rawRequest('POST', '/post', {}, 'hi');
+
+describe('connection router', function () {
+  it('closes a connection whose head is still incomplete when the head deadline passes', async () => {
+    const router = await startRouter(false, 300);
+    const connection = await openRaw(router.url);
+    try {
+      const startedAt = Date.now();
+      connection.send('POST /post HTTP/1.1\r\nHost: t\r\n');
+      await connection.closed;
+      const openMs = Date.now() - startedAt;
+      assert.ok(openMs >= 250 && openMs < 2000, `closed after ${openMs} ms`);
+    } finally {
+      connection.close();
+      await router.close();
+    }
+  });
+
+  for (const [kind, answerLater] of [
+    ['answered at once', false],
+    ['answered on a later turn', true],
+  ] as const) {
+    it(`gives every pipelined request a head deadline of its own: ${kind}`, async () => {
+      const router = await startRouter(answerLater, 300);
+      const connection = await openRaw(router.url);
+      try {
+        // Each send completes the request begun by the last one and begins another, for 1.2 s:
+        // four head deadlines long, with a head always in progress.
+        const half = post.length >> 1;
+        connection.send(post.slice(0, half));
+        for (let index = 0; index < 12; index++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          connection.send(post.slice(half) + post.slice(0, half));
+          const [response] = await connection.responses(1, 2000);
+          assert.equal(response!.status, 201, `request ${index}`);
+        }
+        connection.send(post.slice(half));
+        assert.equal((await connection.responses(1, 2000))[0]!.status, 201);
+      } finally {
+        connection.close();
+        await router.close();
+      }
+    });
+  }
+
+  it('writes a post answered at once before an event stream sent behind it in the same chunk', async () => {
+    const router = await startRouter(false, 5000);
+    const connection = await openRaw(router.url);
+    try {
+      const bytes: Buffer[] = [];
+      connection.socket.on('data', (chunk: Buffer) => bytes.push(chunk));
+      connection.send(post + rawRequest('GET', '/stream'));
+      const [first, second] = await connection.responses(2, 2000);
+      assert.deepEqual([first!.status, second!.status], [201, 200]);
+      const text = Buffer.concat(bytes).toString('latin1');
+      assert.ok(text.startsWith(CREATED), JSON.stringify(text));
+      assert.equal(text.indexOf(STREAM_HEAD), CREATED.length);
+    } finally {
+      connection.close();
+      await router.close();
+    }
+  });
+});
