@@ -8,6 +8,7 @@ describe('config', () => {
     assert.equal(config.historySize, 1000);
     assert.equal(config.heartbeatMs, 15_000);
     assert.equal(config.maxBodyBytes, 16 * 1024);
+    assert.equal(config.keepAliveTimeoutMs, 5000);
     assert.equal(config.redis, null);
     assert.ok(Object.isFrozen(config));
   });
@@ -26,6 +27,8 @@ describe('config', () => {
     );
     assert.throws(() => loadConfig({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'a:1' }), /not both/);
     assert.throws(() => loadConfig({ REDIS_URL: 'http://a' }), ConfigError);
+    // Node would advertise `Keep-Alive: timeout=0` below a second.
+    assert.throws(() => loadConfig({ KEEP_ALIVE_TIMEOUT_MS: '500' }), /KEEP_ALIVE_TIMEOUT_MS/);
   });
 
   it('masks the Redis password when printed', () => {
