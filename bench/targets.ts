@@ -1,6 +1,7 @@
 // The servers a scenario measures: sse-chat itself, nchan (the peer), the naive tutorial server
-// (the floor) and raw-net (what Node itself costs per message: a measuring stick, not a floor). Each starts pinned to the server core, on a fresh port, logging to a file, and is
-// stopped by the PIDs it was started with.
+// (the floor) and raw-net (what Node itself costs per message: a measuring stick, not a floor).
+// Each starts pinned to the server core, on a fresh port, logging to a file, and is stopped by the
+// PIDs it was started with.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -12,9 +13,12 @@ export type TargetName = 'sse-chat' | 'nchan' | 'naive' | 'raw-net';
 export const ALL_TARGETS: TargetName[] = ['sse-chat', 'nchan', 'naive', 'raw-net'];
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const sseChatMain = `${repoRoot}dist/server/main.js`;
-const naiveMain = `${repoRoot}dist/bench/peers/naive.js`;
-const rawNetMain = `${repoRoot}dist/bench/peers/raw-net.js`;
+/** The built entry point of each Node target, relative to the repository. */
+const NODE_MAINS: Record<Exclude<TargetName, 'nchan'>, string> = {
+  'sse-chat': 'dist/server/main.js',
+  naive: 'dist/bench/peers/naive.js',
+  'raw-net': 'dist/bench/peers/raw-net.js',
+};
 const nchanScript = `${repoRoot}bench/peers/nchan/nchan.sh`;
 
 export interface StartOptions {
@@ -40,10 +44,8 @@ export interface RunningServer {
 
 /** Why a target cannot run here, or null when it can. */
 export function unavailableReason(name: TargetName): string | null {
-  if (name === 'sse-chat' && !existsSync(sseChatMain)) return 'dist/server/main.js is not built yet';
-  if (name === 'naive' && !existsSync(naiveMain)) return 'dist/bench/peers/naive.js is not built';
-  if (name === 'raw-net' && !existsSync(rawNetMain)) return 'dist/bench/peers/raw-net.js is not built';
-  return null;
+  if (name === 'nchan') return null;
+  return existsSync(`${repoRoot}${NODE_MAINS[name]}`) ? null : `${NODE_MAINS[name]} is not built`;
 }
 
 let nextPortCandidate = 20000 + Math.floor(Math.random() * 8000);
@@ -132,8 +134,7 @@ function nodeCommand(name: TargetName, port: number, nodeIndex: number, options:
   // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`: flags for the Node servers only
   // (NODE_OPTIONS would reach the load generator too, and refuses --cpu-prof).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const main = { 'sse-chat': sseChatMain, naive: naiveMain, 'raw-net': rawNetMain }[name];
-  return { command: process.execPath, args: [...nodeArgs, main], env };
+  return { command: process.execPath, args: [...nodeArgs, `${repoRoot}${NODE_MAINS[name]}`], env };
 }
 
 export async function startServer(name: TargetName, options: StartOptions): Promise<RunningServer> {
