@@ -52,8 +52,6 @@ interface Room {
 export interface HubOptions {
   heartbeatMs: number;
   unsubscribeLingerMs: number;
-  /** Most messages replayed to a resuming viewer (the history is bounded by this anyway). */
-  maxReplay: number;
   /** Replay waits for the socket to drain above this many unsent bytes (half the slow bound). */
   replayBacklogBytes: number;
 }
@@ -72,6 +70,8 @@ export interface HubStats {
 
 /** Heartbeat ticks per HEARTBEAT_MS (see the Hub's constructor). */
 const HEARTBEAT_TICKS = 4;
+/** Messages read from the broker per step of a replay. */
+const REPLAY_PAGE = 1000;
 
 export class Hub {
   readonly stats: HubStats = { messages: 0, deliveries: 0, slowViewersCut: 0, resets: 0 };
@@ -159,11 +159,13 @@ export class Hub {
 
   /** Sends history after `lastEventId`, and marks how far it went so live messages it covered are skipped. */
   private async replay(stream: string, viewer: Viewer, lastEventId: string): Promise<void> {
+    // Everything retained after the id, page by page until the log is caught up: no count of our
+    // own, since a broker may keep more than HISTORY_SIZE (Redis trims in steps), and a cap here
+    // would drop the newest messages with no reset to say so.
     let after = lastEventId;
-    let remaining = this.options.maxReplay;
     let first = true;
-    while (remaining > 0 && viewer.connection.isOpen) {
-      const page = await this.broker.history(stream, after, Math.min(remaining, 1000));
+    while (viewer.connection.isOpen) {
+      const page = await this.broker.history(stream, after, REPLAY_PAGE);
       if (first && page.gap) {
         viewer.connection.send(encodeReset(page.lost));
         this.stats.resets += 1;
@@ -177,8 +179,7 @@ export class Hub {
       const last = page.messages.at(-1);
       if (!last) break;
       after = last.id;
-      remaining -= page.messages.length;
-      if (page.messages.length < 1000) break;
+      if (page.messages.length < REPLAY_PAGE) break;
     }
     // Live messages buffered meanwhile, or still to come, may already be in the history just sent.
     viewer.sentThrough = after;

@@ -37,7 +37,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
     (error: unknown) => logger.error({ err: error }, 'broker failed to start'),
   );
   const scheduler = new WriteScheduler();
-  const hub = new Hub(broker, scheduler, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, maxReplay: config.historySize, replayBacklogBytes: config.slowClientBytes / 2 }, logger);
+  const hub = new Hub(broker, scheduler, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, replayBacklogBytes: config.slowClientBytes / 2 }, logger);
   let shuttingDown = false;
   const postRateLimit = config.rateLimitPosts > 0 ? new PostRateLimit(config.rateLimitPosts, config.rateLimitWindowMs) : null;
   const sseOptions = Object.freeze({ retryMs: config.retryMs, slowClientBytes: config.slowClientBytes });

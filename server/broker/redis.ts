@@ -56,8 +56,12 @@ interface StreamState {
   stream: string;
   keys: StreamKeys;
   listeners: Set<StreamListener>;
-  /** Id of the last message delivered (or the log's newest id when the subscription began). */
+  /** Id of the last message delivered (or the log's newest id when the subscription began);
+   * null while nothing was, on a log that was empty then. */
   lastId: string | null;
+  /** With lastId null: the newest id trimmed before the subscription began ('0-0' if none), so
+   * that a catch-up reports what was trimmed since, and only that. */
+  emptyLogAfter: string;
   /** Set while the subscription starts or the log is being read: live messages wait in `buffered`. */
   catchingUp: boolean;
   catchUpAgain: boolean;
@@ -200,6 +204,10 @@ export class RedisBroker implements Broker {
     await this.call('subscribe', () => this.connections.subscribe(state.keys.channel));
     const newest = await this.call('subscribe', () => this.connections.commands.xrevrange(state.keys.log, '+', '-', 'COUNT', 1));
     state.lastId = newest[0]?.[0] ?? null;
+    if (state.lastId === null) {
+      // An empty log may have had entries aged out: trims before this are not this node's loss.
+      state.emptyLogAfter = (await this.call('subscribe', () => this.connections.commands.get(state.keys.trimmed))) ?? '0-0';
+    }
     state.catchingUp = false;
     // A reconnect during the join may have cut the fresh subscription: read the log once more.
     if (state.catchUpAgain) this.catchUp(state, 'reconnected while joining');
@@ -331,7 +339,9 @@ export class RedisBroker implements Broker {
         state.catchUpAgain = false;
         let page: LogPage;
         do {
-          page = await this.readAfter(state.stream, state.lastId, CATCH_UP_PAGE);
+          // From the start of an empty log's history, but with its trims reported (readAfter
+          // reports none for a reader without an id).
+          page = await this.readAfter(state.stream, state.lastId ?? state.emptyLogAfter, CATCH_UP_PAGE);
           if (state.removed) return;
           if (page.gap) this.reportGap(state, page);
           for (const message of page.messages) {
@@ -360,7 +370,7 @@ export class RedisBroker implements Broker {
   }
 
   private reportGap(state: StreamState, page: LogPage): void {
-    const afterId = state.lastId ?? '0-0';
+    const afterId = state.lastId ?? state.emptyLogAfter;
     this.log.warn({ stream: state.stream, afterId }, 'messages were trimmed before this node could deliver them');
     for (const listener of state.listeners) {
       try {
@@ -529,6 +539,7 @@ function newStreamState(stream: string): StreamState {
     keys: streamKeys(stream),
     listeners: new Set(),
     lastId: null,
+    emptyLogAfter: '0-0',
     catchingUp: false,
     catchUpAgain: false,
     catchUpAttempts: 0,

@@ -120,6 +120,31 @@ describe('many nodes over a Redis Cluster', function () {
     assert.deepEqual(ids(second), [...missed, live]);
   });
 
+  it('replays everything the log retains to a viewer resuming from the start, past HISTORY_SIZE', async () => {
+    // Redis trims in steps (HISTORY_SIZE plus up to 10%), so the log can hold more than
+    // HISTORY_SIZE; a replay cut at HISTORY_SIZE lost the newest of them with no reset.
+    const small = await spawnNode({ REDIS_CLUSTER_NODES: cluster.envValue, NODE_ID: 'node-small', HISTORY_SIZE: '100' });
+    try {
+      await waitUntil(() => ready(small), 20_000, 'the node with HISTORY_SIZE=100 ready');
+      const stream = `retained-${Date.now()}`;
+      const posted: string[] = [];
+      for (let i = 0; i < 105; i++) posted.push(await postOk(small, stream, `m${i}`));
+      const retained = (await (await fetch(`${small.url}/streams/${stream}/messages?limit=100`)).json()) as { messages: { id: string }[] };
+      const next = (await (await fetch(`${small.url}/streams/${stream}/messages?limit=100&after=${retained.messages.at(-1)!.id}`)).json()) as { messages: { id: string }[] };
+      const kept = [...retained.messages, ...next.messages].map((message) => message.id);
+      assert.ok(kept.length > 100, `the log holds ${kept.length}, more than HISTORY_SIZE`);
+      const reader = await open(small, `/streams/${stream}/events`, { 'Last-Event-ID': '0-0' });
+      await reader.until((r) => ids(r).length >= kept.length, 10_000, `${kept.length} replayed`);
+      assert.deepEqual(ids(reader), kept);
+      assert.deepEqual(kept.slice(-5), posted.slice(-5), 'the newest are among them');
+      const live = await postOk(small, stream, 'live');
+      await reader.until((r) => ids(r).includes(live), 10_000, 'the live message');
+      assert.deepEqual(ids(reader), [...kept, live]);
+    } finally {
+      await small.stop(3000);
+    }
+  });
+
   it('a stream with no viewers left is unsubscribed on that node (and stays on the others)', async () => {
     const [a, b] = nodes;
     const channelCount = async () => {

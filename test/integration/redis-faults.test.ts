@@ -154,6 +154,18 @@ describe('RedisBroker faults on one Redis', function () {
     assert.deepEqual(recorder.gaps, []);
   });
 
+  it('tells a subscriber about messages trimmed while it was cut off, also on a stream empty when it subscribed', async () => {
+    // Nothing delivered yet, so no last id to read after: the trims since the subscription began
+    // are still this subscriber's loss.
+    const { publisher, stream, recorder } = await scene(target, { reconcileMs: 0 }, { historySize: 5 });
+    await command(redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    const missed: Message[] = [];
+    for (let i = 0; i < 12; i++) missed.push(await publisher.publish(stream, { author: 'a', text: `missed ${i}` }));
+    await recorder.waitForId(missed.at(-1)!.id);
+    assert.deepEqual(recorder.gaps, [{ afterId: '0-0', lost: 'unknown' }]);
+    assert.deepEqual(recorder.ids, missed.slice(-5).map((m) => m.id));
+  });
+
   it('tells a subscriber about messages trimmed while it was cut off, then carries on', async () => {
     const { publisher, stream, recorder } = await scene(target, { reconcileMs: 0 }, { historySize: 5 });
     const before = await publisher.publish(stream, { author: 'a', text: 'before' });
