@@ -3,11 +3,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { apiError, asApiError } from './errors.js';
+import { apiError } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pageRoutes } from './routes/pages.js';
-import { bodyError, streamRoutes } from './routes/streams.js';
+import { knownFailure, streamRoutes } from './routes/streams.js';
 import type { AppContext } from './routes/context.js';
 
 const require = createRequire(import.meta.url);
@@ -30,9 +30,10 @@ export function buildApp(context: AppContext): express.Express {
   app.use(streamRoutes(context));
 
   app.use((_req, _res, next) => next(apiError('not_found')));
-  // The one place errors become responses: catalogue errors as JSON, anything else a logged 500.
+  // The one place errors become responses: catalogue errors as JSON (Express's own 4xx among them),
+  // anything else a logged 500.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const known = asApiError(error) ?? bodyError(error as { type?: string });
+    const known = knownFailure(error);
     if (!known) context.logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
     const failure = known ?? apiError('internal');
     if (res.headersSent) {

@@ -9,6 +9,9 @@ export const ERRORS = {
   invalid_query: { status: 400, message: 'query parameters are invalid' },
   invalid_json: { status: 400, message: 'the request body is not valid JSON' },
   invalid_message: { status: 400, message: 'the message is invalid' },
+  invalid_path: { status: 400, message: 'the path is not valid percent-encoding' },
+  bad_request: { status: 400, message: 'the request could not be read' },
+  request_timeout: { status: 408, message: 'the request did not arrive in time' },
   not_found: { status: 404, message: 'no such resource' },
   body_too_large: { status: 413, message: 'the request body is too large' },
   unsupported_media_type: {
@@ -16,6 +19,7 @@ export const ERRORS = {
     message: 'send application/json or application/x-www-form-urlencoded',
   },
   rate_limited: { status: 429, message: 'too many messages; wait a moment and try again' },
+  headers_too_large: { status: 431, message: 'the request head is too large' },
   internal: { status: 500, message: 'internal error' },
   broker_unavailable: { status: 503, message: 'the message store is unavailable; try again shortly' },
   shutting_down: { status: 503, message: 'this node is shutting down; reconnect to another' },
@@ -51,4 +55,16 @@ export function asApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
   if (error instanceof BrokerUnavailableError) return apiError('broker_unavailable');
   return null;
+}
+
+/**
+ * The catalogue error for what Express and its parsers reject on their own with a 4xx and no
+ * type of theirs we map (see bodyError in routes/streams.ts): a route parameter that is not valid
+ * percent-encoding (the router's URIError), a compressed body that does not inflate. Null for
+ * anything else.
+ */
+export function asRequestError(error: unknown): ApiError | null {
+  if (error instanceof URIError) return apiError('invalid_path');
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? apiError('bad_request') : null;
 }

@@ -9,6 +9,7 @@ import { createBroker } from './broker/create.js';
 import type { Config } from './config.js';
 import { Hub } from './hub.js';
 import { eventStreamFastPath } from './routes/events.js';
+import { answerClientError } from './http/client-error.js';
 import { connectionRouter } from './http/connection-router.js';
 import { PostRateLimit } from './http/post-rate-limit.js';
 import { messagesFastPath } from './routes/messages-fast-path.js';
@@ -47,6 +48,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   httpServer.requestTimeout = 0;
   httpServer.headersTimeout = 20_000;
   httpServer.keepAliveTimeout = config.keepAliveTimeoutMs;
+  httpServer.on('clientError', answerClientError);
   const router = connectionRouter(
     httpServer,
     { takeover: eventStreamFastPath(context), request: messagesFastPath(context, httpServer.keepAliveTimeout) },

@@ -77,6 +77,15 @@ function destroyOnError(this: Socket): void {
   this.destroy();
 }
 
+// The socket points back at its connection, so that the close listener is one function shared by
+// every connection (as in sse/connection.ts) rather than a closure of each.
+const ROUTED = Symbol('RawConnection');
+type RoutedSocket = Socket & { [ROUTED]?: RawConnection };
+
+function onRoutedSocketClose(this: RoutedSocket): void {
+  this[ROUTED]?.closed();
+}
+
 /**
  * One raw connection until it is handed off, taken over or closed. A class with one closure, not
  * a dozen closures: most connections carry one event stream, and what they allocate before it
@@ -88,8 +97,9 @@ class RawConnection {
    * pipelined requests in the order they came. */
   private readonly owed: { response: string | null }[] = [];
   /** 'hand-off': a request is not ours, the HTTP server gets the socket once `owed` is written;
-   * 'close': the connection ends once `owed` is written (Connection: close, or the client left). */
-  private next: 'read' | 'hand-off' | 'close' = 'read';
+   * 'close': the connection ends once `owed` is written (Connection: close, or the client left);
+   * 'gone': the socket closed, and nothing more is written, armed or handed off. */
+  private next: 'read' | 'hand-off' | 'close' | 'gone' = 'read';
   /** Responses written this turn, not yet handed to the socket (see write()). */
   private outgoing: string | null = null;
   /** A plain timer rather than socket.setTimeout: the socket would keep the cleared timer and its
@@ -100,16 +110,30 @@ class RawConnection {
   /** A request was answered since the deadline was set: the next head's deadline starts anew. */
   private answeredSinceArm = false;
   /** Set once a request was answered here: the connection may now stay open between requests. */
-  private kept: { onEnd: () => void; onClose: () => void } | null = null;
+  private kept: { onEnd: () => void } | null = null;
   private readonly onData = (chunk: Buffer) => this.data(chunk);
 
   constructor(
     private readonly socket: Socket,
     private readonly shared: Shared,
   ) {
+    (socket as RoutedSocket)[ROUTED] = this;
     socket.on('data', this.onData);
     socket.on('error', destroyOnError);
+    // Without it a connection that closes before its first request is complete stays referenced
+    // by its head deadline, with what it sent, until the deadline passes.
+    socket.on('close', onRoutedSocketClose);
     this.arm('head');
+  }
+
+  /** @internal the socket closed (the client left, reset, or a deadline destroyed it). */
+  closed(): void {
+    this.next = 'gone';
+    this.received = null;
+    // Answers still owed can no longer be written; their messages are stored all the same.
+    this.owed.length = 0;
+    this.outgoing = null;
+    this.detach();
   }
 
   private data(chunk: Buffer): void {
@@ -191,6 +215,7 @@ class RawConnection {
   }
 
   private flush(): void {
+    if (this.next === 'gone') return;
     const { owed, socket } = this;
     while (owed.length > 0 && owed[0]!.response !== null) {
       const { response } = owed.shift()!;
@@ -219,6 +244,7 @@ class RawConnection {
 
   /** After each step: hand off, close, or wait for the next request (with the right deadline). */
   private settle(): void {
+    if (this.next === 'gone') return;
     const { socket, shared } = this;
     shared.idle.delete(socket);
     if (this.owed.length > 0) {
@@ -233,6 +259,9 @@ class RawConnection {
     else if (this.next === 'close') {
       this.detach();
       this.writeOutgoing();
+      // Nothing reads the socket any more, but a reset may still come before the client's FIN:
+      // an 'error' with no listener would take the process down.
+      socket.on('error', destroyOnError);
       socket.end();
     } else if (this.received) this.arm('head');
     else {
@@ -243,6 +272,8 @@ class RawConnection {
 
   private handOff(): void {
     const { socket } = this;
+    // Destroyed with its 'close' still to come (closed() then forgets it): nothing to hand off.
+    if (socket.destroyed) return;
     const rest = this.received;
     this.received = null;
     this.detach();
@@ -263,11 +294,9 @@ class RawConnection {
       this.next = 'close';
       this.settle();
     };
-    const onClose = () => this.detach();
-    this.kept = { onEnd, onClose };
+    this.kept = { onEnd };
     this.shared.open.add(this.socket);
     this.socket.on('end', onEnd);
-    this.socket.on('close', onClose);
   }
 
   private detach(): void {
@@ -275,11 +304,12 @@ class RawConnection {
     this.disarm();
     socket.off('data', this.onData);
     socket.off('error', destroyOnError);
+    socket.off('close', onRoutedSocketClose);
+    (socket as RoutedSocket)[ROUTED] = undefined;
     if (!kept) return;
     this.shared.idle.delete(socket);
     this.shared.open.delete(socket);
     socket.off('end', kept.onEnd);
-    socket.off('close', kept.onClose);
   }
 
   private arm(what: 'head' | 'next request'): void {

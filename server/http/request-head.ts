@@ -6,6 +6,7 @@ export interface RequestHead {
   method: string;
   /** '1.0' or '1.1': decides whether the connection stays open by default. */
   version: '1.0' | '1.1';
+  /** As sent, still percent-encoded: a route matches it as Express does, then decodes its params. */
   path: string;
   query: URLSearchParams;
   /** Lower-cased names; a repeated header makes the head `other`. */
@@ -34,9 +35,37 @@ function trimOws(text: string, start: number, end: number): string {
 /** Shared by every head without a query string; the fast paths only read it. */
 const NO_QUERY: URLSearchParams = new URLSearchParams();
 
+// Node's HTTP server keeps the first 1,000 headers (maxHeadersCount) and Express's query parser
+// the first 1,000 parameters; past either, what a route would read differs between the two.
+const MAX_HEADERS = 1000;
+const MAX_QUERY_PARAMETERS = 1000;
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * Whether bytes without the head's end yet can still become a head this parser takes. A line
+ * ending in a bare LF, or a first line that is no request line (TLS, a stray protocol), is Node's
+ * to answer at once with its 400: waiting would hold the client until the head deadline.
+ */
+function mayBecomeHead(data: Buffer): boolean {
+  if (data.length > 0 && (data[0]! < 0x41 || data[0]! > 0x5a)) return false;
+  for (let lf = data.indexOf(LF); lf >= 0; lf = data.indexOf(LF, lf + 1)) {
+    if (lf === 0 || data[lf - 1] !== CR) return false;
+  }
+  const firstLineEnd = data.indexOf('\r\n');
+  return firstLineEnd < 0 || REQUEST_LINE.test(data.toString('latin1', 0, firstLineEnd));
+}
+
+function queryParameterCount(query: string): number {
+  let count = 1;
+  for (let amp = query.indexOf('&'); amp >= 0; amp = query.indexOf('&', amp + 1)) count++;
+  return count;
+}
+
 export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult {
   const end = data.indexOf('\r\n\r\n');
-  if (end < 0) return data.length >= maxHeadBytes ? { kind: 'other' } : { kind: 'incomplete' };
+  if (end < 0) return data.length >= maxHeadBytes || !mayBecomeHead(data) ? { kind: 'other' } : { kind: 'incomplete' };
   if (end > maxHeadBytes) return { kind: 'other' };
   // Through the last header line's CRLF, so that every line ends in one.
   const text = data.toString('latin1', 0, end + 2);
@@ -50,24 +79,33 @@ export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult
     const colon = text.indexOf(':', start);
     const next = text.indexOf('\r\n', colon);
     const name = text.slice(start, colon).toLowerCase();
-    if (headers.has(name)) return { kind: 'other' };
+    if (headers.has(name) || headers.size === MAX_HEADERS) return { kind: 'other' };
+    // Node's parser reads Connection's tokens strictly: to it `close\t` is no close at all.
+    if (name === 'connection' && text.lastIndexOf('\t', next) > colon) return { kind: 'other' };
     headers.set(name, trimOws(text, colon + 1, next));
     start = next + 2;
   }
   const target = requestLine[2]!;
   const mark = target.indexOf('?');
-  let path = mark < 0 ? target : target.slice(0, mark);
-  // Most paths have nothing to decode; decodeURIComponent is one of the costlier steps per post.
-  if (path.includes('%')) {
-    try {
-      path = decodeURIComponent(path);
-    } catch {
-      return { kind: 'other' };
-    }
-  }
+  const path = mark < 0 ? target : target.slice(0, mark);
+  const queryText = mark < 0 ? '' : target.slice(mark + 1);
+  if (queryText.length >= MAX_QUERY_PARAMETERS && queryParameterCount(queryText) > MAX_QUERY_PARAMETERS) return { kind: 'other' };
   return {
     kind: 'head',
-    head: { method: requestLine[1]!, version: requestLine[3] === '0' ? '1.0' : '1.1', path, query: mark < 0 ? NO_QUERY : new URLSearchParams(target.slice(mark + 1)), headers },
+    head: { method: requestLine[1]!, version: requestLine[3] === '0' ? '1.0' : '1.1', path, query: mark < 0 ? NO_QUERY : new URLSearchParams(queryText), headers },
     length: end + 4,
   };
+}
+
+/**
+ * A route parameter as Express gives it: percent-decoded, or null where Express's router fails
+ * to decode it (it answers 400). Most have nothing to decode, and decoding is costly per post.
+ */
+export function decodeParam(raw: string): string | null {
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
 }

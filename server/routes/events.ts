@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { apiError, asApiError } from '../errors.js';
 import { SseConnection, type ResponseHead } from '../sse/connection.js';
 import { renderJsonResponse } from '../http/raw-response.js';
-import type { RequestHead } from '../http/request-head.js';
+import { decodeParam, type RequestHead } from '../http/request-head.js';
 import { parseFormat, parseLastEventId, parseStreamName, type StreamFormat } from '../validation.js';
 import type { AppContext } from './context.js';
 
@@ -57,14 +57,15 @@ export function eventStreamFastPath(context: AppContext): (head: RequestHead) =>
   return (head) => {
     if (head.method !== 'GET') return null;
     const match = PATH.exec(head.path);
-    if (!match || context.isShuttingDown()) return null;
+    const stream = match ? decodeParam(match[1]!) : null;
+    if (stream === null || context.isShuttingDown()) return null;
     const { headers, query } = head;
     if (headers.has('content-length') || headers.has('transfer-encoding') || headers.has('upgrade') || headers.has('expect')) return null;
     if (query.getAll('format').length > 1 || query.getAll('lastEventId').length > 1) return null;
     let request: EventStreamRequest;
     try {
       request = parseEventStreamRequest({
-        stream: match[1],
+        stream,
         format: query.get('format') ?? undefined,
         lastEventIdHeader: headers.get('last-event-id'),
         lastEventIdQuery: query.get('lastEventId') ?? undefined,
@@ -80,6 +81,9 @@ export function eventStreamFastPath(context: AppContext): (head: RequestHead) =>
         const known = asApiError(error);
         if (!known) context.logger.error({ err: error }, 'event stream failed to open');
         const failure = known ?? apiError('internal');
+        // Refused before the viewer's connection (and its error listener) existed, a reset
+        // before the client's FIN would otherwise be an unhandled 'error'.
+        if (socket.listenerCount('error') === 0) socket.on('error', destroyOnEnd);
         socket.end(renderJsonResponse({ status: failure.status, headerLines: '', json: JSON.stringify(failure.toJSON()), keepAlive: false, keepAliveTimeoutMs: 0 }));
       });
     };
@@ -88,7 +92,8 @@ export function eventStreamFastPath(context: AppContext): (head: RequestHead) =>
 
 function ignore(): void {}
 
-/** Shared by every stream, so an idle viewer carries no closure of its own for it. */
+/** Shared by every stream, so an idle viewer carries no closure of its own for it (on 'end', and
+ * on 'error' where nothing else listens). */
 function destroyOnEnd(this: Socket): void {
   this.destroy();
 }

@@ -10,7 +10,7 @@ import { apiError, asApiError } from '../errors.js';
 import type { FastRequest } from '../http/connection-router.js';
 import { PostRateLimit } from '../http/post-rate-limit.js';
 import { renderJsonResponse } from '../http/raw-response.js';
-import type { RequestHead } from '../http/request-head.js';
+import { decodeParam, type RequestHead } from '../http/request-head.js';
 import { quickMessageInput, STREAM_NAME } from '../validation.js';
 import type { AppContext } from './context.js';
 
@@ -25,9 +25,9 @@ export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number
     const match = PATH.exec(head.path);
     // Behind proxies the client is in X-Forwarded-For, which only Express reads.
     if (!match || config.trustProxyHops > 0 || context.isShuttingDown()) return null;
-    const stream = match[1]!;
+    const stream = decodeParam(match[1]!);
     const { headers } = head;
-    if (!STREAM_NAME.test(stream)) return null;
+    if (stream === null || !STREAM_NAME.test(stream)) return null;
     if (headers.has('transfer-encoding') || headers.has('expect') || headers.has('content-encoding')) return null;
     const contentType = headers.get('content-type');
     const contentLength = headers.get('content-length');

@@ -1,7 +1,7 @@
 // One stream as a resource: its chat page, its event stream, its messages (post and history).
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { apiError, asApiError, type ApiError } from '../errors.js';
+import { apiError, asApiError, asRequestError, type ApiError } from '../errors.js';
 import { openEventStream, parseEventStreamRequest } from './events.js';
 import { messageSchema, parseHistoryQuery, parseLastEventId, parseMessageInput, parseStreamName } from '../validation.js';
 import { renderPostForm, renderStreamPage, type PostFormView } from '../views/stream-page.js';
@@ -76,7 +76,15 @@ export function streamRoutes(context: AppContext): Router {
       lastEventIdHeader: req.get('last-event-id'),
       lastEventIdQuery: req.query.lastEventId,
     });
-    await openEventStream(context, request, req.socket, res);
+    try {
+      await openEventStream(context, request, req.socket, res);
+    } catch (error) {
+      // As on the fast path, which has handed the socket to the stream by then: an event stream
+      // that could not open (503) closes its connection; an EventSource never reuses it anyway.
+      // Node then says `Connection: close` where it says keep-alive otherwise, as the fast path.
+      res.shouldKeepAlive = false;
+      throw error;
+    }
   });
 
   router.get('/streams/:stream/messages', async (req, res) => {
@@ -129,7 +137,7 @@ export function streamRoutes(context: AppContext): Router {
     // A form post that fails gets the form back with the error and the text kept; JSON clients
     // fall through to the JSON error middleware.
     async (error: unknown, req: Request, res: Response, next: NextFunction) => {
-      const apiFailure = asApiError(error) ?? bodyError(error as { type?: string });
+      const apiFailure = knownFailure(error);
       if (!isFormPost(req) || !apiFailure || apiFailure.code === 'invalid_stream_name') return next(apiFailure ?? error);
       const body = (req.body ?? {}) as Record<string, unknown>;
       const stream = req.params.stream as string;
@@ -155,4 +163,7 @@ export function streamRoutes(context: AppContext): Router {
   return router;
 }
 
-export { bodyError };
+/** The catalogue error a failure of these routes stands for, or null for a bug (a logged 500). */
+export function knownFailure(error: unknown): ApiError | null {
+  return asApiError(error) ?? bodyError(error as { type?: string }) ?? asRequestError(error);
+}

@@ -3,7 +3,8 @@
 // viewer whose unsent bytes pass the slow-client bound; that viewer reconnects and resumes by id.
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { encodePreamble, RAW_RESPONSE_HEAD, SSE_HEADERS } from './frame.js';
+import { httpDate } from '../http/raw-response.js';
+import { encodePreamble, rawResponseHead, SSE_HEADERS } from './frame.js';
 import type { Flushable, WriteScheduler } from './write-scheduler.js';
 
 export interface SseConnectionOptions {
@@ -29,11 +30,15 @@ type ConnectionSocket = Socket & { [CONNECTION]?: SseConnection };
  */
 export type ResponseHead = ServerResponse | 'raw';
 
-/** Head and preamble as raw bytes, made once per retry value: 15,000 viewers share one buffer. */
-let rawOpening: { retryMs: number; bytes: Buffer } | null = null;
+/** Head and preamble as raw bytes, made once per second (the Date) and retry value: the viewers
+ * opening within a second share one buffer. */
+let rawOpening: { retryMs: number; date: string; bytes: Buffer } | null = null;
 
 function rawOpeningBytes(retryMs: number): Buffer {
-  if (rawOpening?.retryMs !== retryMs) rawOpening = { retryMs, bytes: Buffer.concat([RAW_RESPONSE_HEAD, encodePreamble(retryMs)]) };
+  const date = httpDate(Date.now());
+  if (rawOpening?.retryMs !== retryMs || rawOpening.date !== date) {
+    rawOpening = { retryMs, date, bytes: Buffer.concat([Buffer.from(rawResponseHead(date), 'latin1'), encodePreamble(retryMs)]) };
+  }
   return rawOpening.bytes;
 }
 

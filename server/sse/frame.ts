@@ -10,16 +10,18 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'X-Accel-Buffering': 'no',
 });
 
+const SSE_HEADER_LINES = Object.entries(SSE_HEADERS)
+  .map(([name, value]) => `${name}: ${value}\r\n`)
+  .join('');
+
 /**
- * The same response head as raw bytes, for streams the fast path serves without Node's HTTP
- * objects. `Connection: close` because the body is delimited by the end of the connection.
+ * The same response head as Node's HTTP server sends it, as raw text, for streams the fast path
+ * serves without Node's HTTP objects. `Connection: close` because the body is delimited by the end
+ * of the connection.
  */
-export const RAW_RESPONSE_HEAD: Buffer = Buffer.from(
-  `HTTP/1.1 200 OK\r\n${Object.entries(SSE_HEADERS)
-    .map(([name, value]) => `${name}: ${value}\r\n`)
-    .join('')}Connection: close\r\n\r\n`,
-  'latin1',
-);
+export function rawResponseHead(httpDate: string): string {
+  return `HTTP/1.1 200 OK\r\n${SSE_HEADER_LINES}Date: ${httpDate}\r\nConnection: close\r\n\r\n`;
+}
 
 export interface SseEvent {
   id?: string;

@@ -10,29 +10,55 @@ import { openRaw, rawRequest } from '../helpers/raw-http.js';
 const CREATED = 'HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok';
 const STREAM_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n';
 
-/** POST /post answered with CREATED (now, or on a later turn); GET /stream taken over. */
-function routes(answerLater: boolean): FastRoutes {
+/** When a post is answered: now, on a later turn, or once the test opens a gate. */
+type AnswerWhen = boolean | { asked: () => void; gate: Promise<void> };
+
+/** POST /post answered with CREATED (now, on a later turn, or when the gate opens); GET /stream taken over. */
+function routes(answerLater: AnswerWhen): FastRoutes {
   return {
     takeover: (head) => (head.method === 'GET' && head.path === '/stream' ? (socket: Socket) => socket.write(STREAM_HEAD) : null),
     request: (_socket, head) => {
       if (head.method !== 'POST' || head.path !== '/post') return null;
       return {
         bodyBytes: Number(head.headers.get('content-length') ?? 0),
-        answer: () => (answerLater ? new Promise<string>((resolve) => setImmediate(() => resolve(CREATED))) : CREATED),
+        answer: () => {
+          if (typeof answerLater === 'object') {
+            answerLater.asked();
+            return answerLater.gate.then(() => CREATED);
+          }
+          return answerLater ? new Promise<string>((resolve) => setImmediate(() => resolve(CREATED))) : CREATED;
+        },
       };
     },
   };
 }
 
-async function startRouter(answerLater: boolean, headTimeoutMs: number): Promise<{ url: string; close(): Promise<void> }> {
+interface TestRouter {
+  url: string;
+  /** The server's side of each connection, in the order accepted. */
+  accepted: Socket[];
+  /** The sockets the router handed to the HTTP server. */
+  handedOff: Socket[];
+  close(): Promise<void>;
+}
+
+async function startRouter(answerLater: AnswerWhen, headTimeoutMs: number): Promise<TestRouter> {
   const httpServer = createHttpServer((_request, response) => response.writeHead(404).end());
+  const handedOff: Socket[] = [];
+  httpServer.on('connection', (socket: Socket) => handedOff.push(socket));
   const router = connectionRouter(httpServer, routes(answerLater), { maxHeadBytes: 16 * 1024, headTimeoutMs, keepAliveTimeoutMs: 5000 });
-  const server: Server = createNetServer({ noDelay: true }, router.onConnection);
+  const accepted: Socket[] = [];
+  const server: Server = createNetServer({ noDelay: true }, (socket) => {
+    accepted.push(socket);
+    router.onConnection(socket);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   httpServer.emit('listening');
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    accepted,
+    handedOff,
     close: () =>
       new Promise<void>((resolve) => {
         router.closeAllConnections();
@@ -42,6 +68,9 @@ async function startRouter(answerLater: boolean, headTimeoutMs: number): Promise
 }
 
 const post = rawRequest('POST', '/post', {}, 'hi');
+
+/** Resolves once the socket has closed (events.once would reject on the 'error' before it). */
+const closeOf = (socket: Socket) => new Promise<void>((resolve) => socket.once('close', () => resolve()));
 
 describe('connection router', function () {
   it('closes a connection whose head is still incomplete when the head deadline passes', async () => {
@@ -100,6 +129,57 @@ describe('connection router', function () {
       assert.equal(text.indexOf(STREAM_HEAD), CREATED.length);
     } finally {
       connection.close();
+      await router.close();
+    }
+  });
+
+  for (const version of ['1.1', '1.0']) {
+    it(`survives a reset after the answer to a post that closes the connection (HTTP/${version})`, async () => {
+      // Once answered, such a connection waits for the client's FIN with nothing of the router's
+      // reading it; a reset then came as an 'error' with no listener, which ended the process.
+      const router = await startRouter(false, 5000);
+      try {
+        const closing = await openRaw(router.url);
+        closing.send(rawRequest('POST', '/post', version === '1.1' ? { Connection: 'close' } : {}, 'hi', version));
+        assert.equal((await closing.responses(1, 2000))[0]!.status, 201);
+        closing.socket.resetAndDestroy();
+        // The server's side has seen the reset: had it been an unhandled 'error', the process
+        // (and this test with it) would have ended first.
+        await closeOf(router.accepted[0]!);
+        const next = await openRaw(router.url);
+        next.send(post);
+        assert.equal((await next.responses(1, 2000))[0]!.status, 201);
+        next.close();
+      } finally {
+        await router.close();
+      }
+    });
+  }
+
+  it('forgets a connection reset while its answer is pending: nothing is handed off or kept for it', async () => {
+    let asked!: () => void;
+    const wasAsked = new Promise<void>((resolve) => (asked = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const router = await startRouter({ asked: () => asked(), gate }, 5000);
+    try {
+      const connection = await openRaw(router.url);
+      // The post waits for the gate; the GET behind it is the HTTP server's once it is answered.
+      connection.send(post + rawRequest('GET', '/other'));
+      await wasAsked;
+      connection.socket.resetAndDestroy();
+      await closeOf(router.accepted[0]!);
+      open();
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(router.handedOff, [], 'a closed socket was handed to the HTTP server');
+      // The same request on a live connection is handed off: the check above can fail.
+      const live = await openRaw(router.url);
+      live.send(post + rawRequest('GET', '/other'));
+      const statuses = (await live.responses(2, 2000)).map((response) => response.status);
+      assert.deepEqual(statuses, [201, 404]);
+      assert.equal(router.handedOff.length, 1);
+      live.close();
+    } finally {
       await router.close();
     }
   });

@@ -67,7 +67,30 @@ const CASES: [string, string][] = [
   ['a chunked body', chunked('lobby', '{"author":"a","text":"chunked"}')],
   ['a form post', rawRequest('POST', '/streams/lobby/messages', { 'Content-Type': 'application/x-www-form-urlencoded' }, 'author=a&text=b')],
   ['an htmx form post', rawRequest('POST', '/streams/lobby/messages', { 'Content-Type': 'application/x-www-form-urlencoded', 'HX-Request': 'true' }, 'author=a&text=b')],
+  // Routes match the path as sent and decode only the stream's name, as Express does.
+  ['an encoded slash standing for the path\'s own', rawRequest('POST', '/streams/enc%2Fmessages', { 'Content-Type': 'application/json' }, '{"author":"a","text":"b"}')],
+  ['an encoded letter in the stream name', jsonPost('%6Cobby', '{"author":"a","text":"b"}')],
+  ['a path that is not valid percent-encoding', jsonPost('%E0%A4%A', '{"author":"a","text":"b"}')],
+  ['Connection: close followed by a tab', jsonPost('lobby', '{"author":"a","text":"b"}', { Connection: 'close\t' })],
+  ['a gzip body that does not inflate', jsonPost('lobby', 'not gzip at all', { 'Content-Encoding': 'gzip' })],
+  [
+    'more headers than Node keeps, Content-Type past them',
+    rawRequest('POST', '/streams/lobby/messages', { ...Object.fromEntries(Array.from({ length: 998 }, (_, index) => [`X-Filler-${index}`, ''])), 'Content-Type': 'application/json' }, '{"author":"a","text":"b"}'),
+  ],
 ];
+
+/** An event stream's response head: on a fresh connection (the fast path), or behind a request
+ * Express serves first on the same connection (the HTTP server's). */
+async function eventStreamHead(url: string, path: string, via: 'fast' | 'express'): Promise<{ response: RawResponse; closed: boolean }> {
+  const bytes = rawRequest('GET', path, { Accept: 'text/event-stream' });
+  if (via === 'fast') {
+    const { responses, closed } = await exchange(url, bytes);
+    return { response: responses[0]!, closed };
+  }
+  const { responses, closed } = await exchange(url, rawRequest('GET', '/healthz') + bytes, 2);
+  assert.equal(responses[0]!.status, 200);
+  return { response: responses[1]!, closed };
+}
 
 describe('one node: the raw POST fast path', function () {
   let fast: RunningNode;
@@ -319,6 +342,55 @@ describe('one node: the raw POST fast path', function () {
       await connection.closed;
     } finally {
       connection.close();
+    }
+  });
+
+  it('opens an event stream with the head Express sends, Date included', async () => {
+    const viaFast = await eventStreamHead(fast.url, '/streams/heads/events', 'fast');
+    const viaExpress = await eventStreamHead(fast.url, '/streams/heads/events', 'express');
+    assert.equal(viaFast.response.status, 200);
+    assert.deepEqual(viaFast.response.headers.map(([name]) => name), viaExpress.response.headers.map(([name]) => name));
+    assert.equal(comparable(viaFast.response), comparable(viaExpress.response));
+    assert.ok(!Number.isNaN(Date.parse(viaFast.response.header('date') ?? '')), 'a Date the client can read');
+  });
+
+  it('answers an event stream that cannot open (503) as Express does, and closes the connection on both paths', async () => {
+    const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+    broker.subscribe = async () => {
+      throw new BrokerUnavailableError();
+    };
+    const down = await startTestNode({}, { broker });
+    try {
+      const viaFast = await eventStreamHead(down.url, '/streams/down/events', 'fast');
+      const viaExpress = await eventStreamHead(down.url, '/streams/down/events', 'express');
+      assert.equal(viaFast.response.status, 503);
+      assert.equal(comparable(viaFast.response), comparable(viaExpress.response));
+      assert.deepEqual([viaFast.closed, viaExpress.closed], [true, true]);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('answers a path that is not valid percent-encoding with a JSON 400, on every route', async () => {
+    for (const path of ['/streams/%ZZ/events', '/streams/%ff', '/streams/%E0%A4%A/messages', '/streams/%E0%A4%A/messages?after=0-0']) {
+      const [response] = (await exchange(fast.url, rawRequest('GET', path))).responses;
+      assert.equal(response!.status, 400, path);
+      assert.equal(JSON.parse(response!.body).error.code, 'invalid_path', path);
+    }
+  });
+
+  it('answers at once, with a JSON error, what Node cannot parse, and closes', async () => {
+    for (const [bytes, status, code] of [
+      ['GET /healthz HTTP/1.1\nHost: t\n\n', 400, 'bad_request'],
+      ['GET /streams/lf/events HTTP/1.1\r\nHost: t\n\n', 400, 'bad_request'],
+      ['HELLO\r\n', 400, 'bad_request'],
+      [`GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: ${'x'.repeat(17 * 1024)}\r\n\r\n`, 431, 'headers_too_large'],
+    ] as const) {
+      // Within the client's 5 s, not the head deadline's 20 s.
+      const { responses, closed } = await exchange(fast.url, bytes);
+      assert.equal(responses[0]!.status, status, JSON.stringify(bytes.slice(0, 40)));
+      assert.equal(JSON.parse(responses[0]!.body).error.code, code);
+      assert.equal(closed, true);
     }
   });
 });

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { parseRequestHead } from '../../server/http/request-head.js';
+import { decodeParam, parseRequestHead } from '../../server/http/request-head.js';
 
 const parse = (text: string, max = 4096) => parseRequestHead(Buffer.from(text, 'latin1'), max);
 
 describe('request head parsing (raw fast paths)', () => {
-  it('reads method, decoded path, query and lower-cased headers', () => {
+  it('reads method, path as sent, query and lower-cased headers', () => {
     const result = parse('GET /streams/a%2Eb/events?format=html&lastEventId=5-1 HTTP/1.1\r\nHost: x\r\nLast-Event-ID:  7-0 \r\n\r\n');
     assert.equal(result.kind, 'head');
     if (result.kind !== 'head') return;
     assert.equal(result.head.method, 'GET');
     assert.equal(result.head.version, '1.1');
-    assert.equal(result.head.path, '/streams/a.b/events');
+    // Routes match the path as sent, as Express does, then decode their parameters.
+    assert.equal(result.head.path, '/streams/a%2Eb/events');
     assert.equal(result.head.query.get('format'), 'html');
     assert.equal(result.head.headers.get('last-event-id'), '7-0');
     assert.equal(result.length, Buffer.byteLength('GET /streams/a%2Eb/events?format=html&lastEventId=5-1 HTTP/1.1\r\nHost: x\r\nLast-Event-ID:  7-0 \r\n\r\n'));
@@ -36,7 +37,38 @@ describe('request head parsing (raw fast paths)', () => {
 
   it('waits for the rest of a head split across packets, up to the size bound', () => {
     assert.deepEqual(parse('GET /streams/a/events HTTP/1.1\r\nHost: x\r\n'), { kind: 'incomplete' });
+    assert.deepEqual(parse('POST /streams/a/mess'), { kind: 'incomplete' });
+    assert.deepEqual(parse('GET /streams/a/events HTTP/1.1\r'), { kind: 'incomplete' });
     assert.deepEqual(parse(`GET /${'a'.repeat(100)}`, 50), { kind: 'other' });
+  });
+
+  it('does not wait for bytes that can never make a head it takes', () => {
+    // Each would otherwise hold the client until the head deadline; Node answers them at once.
+    for (const text of [
+      'GET /healthz HTTP/1.1\nHost: t\n',
+      'GET /streams/a/events HTTP/1.1\r\nHost: t\n',
+      'HELLO\r\n',
+      '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03',
+      'GET /x HTTP/1.1 extra\r\nHost: t\r\n',
+    ]) {
+      assert.deepEqual(parse(text), { kind: 'other' }, JSON.stringify(text));
+    }
+  });
+
+  it('leaves heads past Node\'s header count, and queries past Express\'s parameter count, to them', () => {
+    const headers = (count: number) => Array.from({ length: count }, (_, index) => `X-${index}: 1\r\n`).join('');
+    assert.equal(parse(`GET /x HTTP/1.1\r\n${headers(1000)}\r\n`, 64 * 1024).kind, 'head');
+    assert.deepEqual(parse(`GET /x HTTP/1.1\r\n${headers(1001)}\r\n`, 64 * 1024), { kind: 'other' });
+    const query = (count: number) => Array.from({ length: count }, (_, index) => `k${index}=`).join('&');
+    assert.equal(parse(`GET /x?${query(1000)} HTTP/1.1\r\n\r\n`, 64 * 1024).kind, 'head');
+    assert.deepEqual(parse(`GET /x?${query(1001)} HTTP/1.1\r\n\r\n`, 64 * 1024), { kind: 'other' });
+  });
+
+  it('decodes a route parameter as Express does, or says it cannot', () => {
+    assert.equal(decodeParam('lobby'), 'lobby');
+    assert.equal(decodeParam('a%2Eb'), 'a.b');
+    assert.equal(decodeParam('a%2Fb'), 'a/b');
+    assert.equal(decodeParam('%E0%A4%A'), null);
   });
 
   it('leaves anything unusual to the HTTP server', () => {
@@ -47,7 +79,6 @@ describe('request head parsing (raw fast paths)', () => {
       'GET /x HTTP/1.1\r\nNoColon\r\n\r\n',
       'GET /x HTTP/1.1\r\nA: 1\r\na: 2\r\n\r\n',
       'GET /x HTTP/1.1\r\nBad Name: 1\r\n\r\n',
-      'GET /%E0%A4%A HTTP/1.1\r\n\r\n',
       'GET /x HTTP/1.1\r\nA: one\x00two\r\n\r\n',
       'GET /x HTTP/1.1\r\nA: one\x7f\r\n\r\n',
       'GET /x HTTP/1.1\r\n: no name\r\n\r\n',
@@ -57,6 +88,8 @@ describe('request head parsing (raw fast paths)', () => {
       'GET /x?a=\x01 HTTP/1.1\r\n\r\n',
       'GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n',
       'GET /x\tHTTP/1.1\r\n\r\n',
+      'GET /x HTTP/1.1\r\nConnection: close\t\r\n\r\n',
+      'GET /x HTTP/1.1\r\nConnection: keep-alive,\tclose\r\n\r\n',
     ]) {
       assert.deepEqual(parse(text), { kind: 'other' }, JSON.stringify(text));
     }

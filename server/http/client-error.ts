@@ -1,0 +1,33 @@
+// Requests Node's HTTP parser rejects (a malformed head, one too large, a bare LF...) answered as
+// every other API error is: a catalogue code in a JSON body, then the connection closes. Node's
+// default answer is a bare status line with no body.
+import type { Duplex } from 'node:stream';
+import { apiError, type ErrorCode } from '../errors.js';
+import { renderJsonResponse } from './raw-response.js';
+
+/** Node's mapping of parser errors to statuses, onto the catalogue. */
+function codeFor(error: NodeJS.ErrnoException): ErrorCode {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 'headers_too_large';
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return 'body_too_large';
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 'request_timeout';
+    default:
+      return 'bad_request';
+  }
+}
+
+/** The HTTP server's 'clientError' listener. */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A response already under way on this connection (an event stream, say) must not get a second
+  // head in the middle of its body: Node's own handler makes the same check.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const failure = apiError(codeFor(error));
+  socket.end(renderJsonResponse({ status: failure.status, headerLines: '', json: JSON.stringify(failure.toJSON()), keepAlive: false, keepAliveTimeoutMs: 0 }));
+}
