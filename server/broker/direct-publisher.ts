@@ -149,7 +149,7 @@ export class DirectPublisher {
       const reply = await shard.send([
         'EVALSHA',
         this.sha,
-        '3',
+        '2',
         args.log,
         args.trimmed,
         args.channel,

@@ -49,7 +49,7 @@ export interface ConnectionEvents {
 
 /** EVALSHA through defineCommand, so scripts join ioredis auto-pipelining and reload on NOSCRIPT. */
 function defineScripts(client: Cluster | Redis): ScriptCommands {
-  client.defineCommand('ssePublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+  client.defineCommand('ssePublish', { numberOfKeys: 2, lua: PUBLISH_LUA });
   client.defineCommand('sseHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
   client.defineCommand('sseRecent', { numberOfKeys: 1, lua: RECENT_LUA });
   return client as unknown as ScriptCommands;

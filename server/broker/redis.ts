@@ -206,7 +206,7 @@ export class RedisBroker implements Broker {
     state.lastId = newest[0]?.[0] ?? null;
     if (state.lastId === null) {
       // An empty log may have had entries aged out: trims before this are not this node's loss.
-      state.emptyLogAfter = (await this.call('subscribe', () => this.connections.commands.get(state.keys.trimmed))) ?? '0-0';
+      state.emptyLogAfter = (await this.call('subscribe', () => this.connections.commands.get(state.keys.trimmed))) || '0-0';
     }
     state.catchingUp = false;
     // A reconnect during the join may have cut the fresh subscription: read the log once more.

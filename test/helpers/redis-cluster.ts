@@ -45,7 +45,7 @@ export interface RedisClusterHandle {
    * Resharding: moves the slot of `key`, with its keys, from its master to another master
    * (IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE everywhere). Returns the new owner.
    */
-  migrateSlotOf(key: string): Promise<RedisAddress>;
+  migrateSlotOf(key: string, options?: { whileMigrating?: () => Promise<void> }): Promise<RedisAddress>;
   /**
    * Starts a killed node again on its port with its nodes.conf; it rejoins (as a replica, once
    * failed over) and is waited for until its replication link is up.
@@ -500,7 +500,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     return { killed: { host: HOST, port: master.port }, promoted: { host: HOST, port: replica.port } };
   }
 
-  async function migrateSlotOf(key: string): Promise<RedisAddress> {
+  async function migrateSlotOf(key: string, options: { whileMigrating?: () => Promise<void> } = {}): Promise<RedisAddress> {
     const slot = await slotOf(key);
     const lines = await topology();
     const source = ownerOfSlot(lines, slot);
@@ -510,6 +510,8 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     if (!source || !target) throw new Error(`no second master to move slot ${slot} to`);
     await command(target.port, ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id]);
     await command(source.port, ['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id]);
+    // Marked on both sides, its keys all still on the source: a large slot spends a while so.
+    await options.whileMigrating?.();
     for (;;) {
       const keys = await command(source.port, ['CLUSTER', 'GETKEYSINSLOT', String(slot), '100']);
       if (!Array.isArray(keys) || keys.length === 0) break;

@@ -48,7 +48,7 @@ describe('the node’s own Redis sockets when Redis stops answering', function (
     let handedOver = 0;
     const viaOtherWay = async () => {
       handedOver += 1;
-      return String(await command(redis.port, ['EVALSHA', sha, '3', keys.log, keys.trimmed, keys.channel, args.body, '100', '10', '0']));
+      return String(await command(redis.port, ['EVALSHA', sha, '2', keys.log, keys.trimmed, keys.channel, args.body, '100', '10', '0']));
     };
     await publisher.publish(args, viaOtherWay);
     await waitUntil(() => connectionNamed(name), 5000, 'the publish connection');
