@@ -22,6 +22,8 @@ export function encodeMessage(message: Message, format: StreamFormat): Buffer {
 class Viewer implements CloseListener {
   /** Live messages that arrived while this viewer's history was being read; null once live. */
   pending: Message[] | null = [];
+  /** About what `pending` would take on the wire: it counts toward the slow-viewer bound. */
+  pendingBytes = 0;
   /**
    * The last id a resuming viewer was sent from history, while the broker's live delivery has
    * not yet passed it: live delivery may lag behind the log (Redis pub/sub behind XRANGE), so a
@@ -163,14 +165,14 @@ export class Hub {
     // own, since a broker may keep more than HISTORY_SIZE (Redis trims in steps), and a cap here
     // would drop the newest messages with no reset to say so.
     let after = lastEventId;
-    let first = true;
     while (viewer.connection.isOpen) {
       const page = await this.broker.history(stream, after, REPLAY_PAGE);
-      if (first && page.gap) {
+      // On a later page too: a long replay paced by a slow socket can see the log trimmed past
+      // where it had read.
+      if (page.gap) {
         viewer.connection.send(encodeReset(page.lost));
         this.stats.resets += 1;
       }
-      first = false;
       for (const message of page.messages) {
         // A long replay is paced by the socket, so it never trips the slow-viewer bound itself.
         if (viewer.connection.backlogBytes > this.options.replayBacklogBytes) await viewer.connection.drain();
@@ -219,6 +221,10 @@ export class Hub {
     for (const viewer of room.viewers) {
       if (viewer.pending) {
         viewer.pending.push(message);
+        // A viewer that stops reading during its replay is cut as any slow viewer is, rather
+        // than holding every live message meanwhile; it resumes by id.
+        viewer.pendingBytes += messageJson(message).length;
+        if (viewer.connection.wouldPassSlowBound(viewer.pendingBytes)) viewer.connection.cutOff();
         continue;
       }
       if (!this.isNew(viewer, message)) continue;

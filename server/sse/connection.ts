@@ -146,6 +146,16 @@ export class SseConnection implements Flushable {
     this.pendingBytes = 0;
   }
 
+  /** Whether `extraBytes` more than what is queued now would pass the slow-viewer bound. */
+  wouldPassSlowBound(extraBytes: number): boolean {
+    return this.backlogBytes + extraBytes > this.options.slowClientBytes;
+  }
+
+  /** Cuts the viewer off as too slow (it reconnects and resumes by id). */
+  cutOff(): void {
+    if (this.socket && !this.closing) this.destroy('slow');
+  }
+
   /** Bytes queued or handed to the socket but not yet sent. */
   get backlogBytes(): number {
     return (this.socket?.writableLength ?? 0) + this.pendingBytes;
@@ -155,7 +165,8 @@ export class SseConnection implements Flushable {
   async drain(): Promise<void> {
     this.flush();
     const socket = this.socket;
-    if (!socket || socket.writableLength === 0) return;
+    // Without needDrain Node emits no 'drain' for what is still queued: waiting would never end.
+    if (!socket || socket.writableLength === 0 || !socket.writableNeedDrain) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         socket.off('drain', done);

@@ -292,6 +292,75 @@ describe('one node: resume while live delivery lags', function () {
   });
 });
 
+describe('one node: a replay that waits on its viewer', function () {
+  it('cuts a viewer that stops reading during its replay, as any slow viewer, instead of holding what arrives meanwhile', async () => {
+    const node = await startTestNode({ SLOW_CLIENT_BYTES: '65536' });
+    const readers: SseReader[] = [];
+    try {
+      // ~9 MB of history: more than the kernel buffers of a client that reads nothing.
+      const text = 'x'.repeat(9000);
+      for (let index = 0; index < 1000; index++) await node.broker.publish('stall', { author: 'bot', text: `${index} ${text}` });
+      const live = await openSse(`${node.url}/streams/stall/events`);
+      readers.push(live);
+      const stalled = await openSse(`${node.url}/streams/stall/events`, { 'Last-Event-ID': '0-0' });
+      readers.push(stalled);
+      stalled.pause();
+      // Live messages while its replay waits for the socket: past 64 KiB of them it is cut.
+      for (let index = 0; index < 40; index++) {
+        await node.broker.publish('stall', { author: 'bot', text: `live ${index} ${'y'.repeat(4000)}` });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await waitUntil(() => node.hub.viewerCount === 1, 10_000, 'the stalled viewer to be cut');
+      assert.equal(node.hub.stats.slowViewersCut, 1);
+      await live.messages(40, 10_000);
+    } finally {
+      for (const reader of readers) reader.close();
+      await node.close();
+    }
+  });
+
+  it('tells a viewer of messages trimmed while its replay was between two pages', async () => {
+    // The second page is read only once the test has posted enough to trim past the first.
+    const broker = new MemoryBroker({ historySize: 1500, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+    const history = broker.history.bind(broker);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let reads = 0;
+    let secondAsked!: () => void;
+    const secondRead = new Promise<void>((resolve) => (secondAsked = resolve));
+    broker.history = async (stream, afterId, limit) => {
+      if (stream === 'paged' && ++reads === 2) {
+        secondAsked();
+        await gate;
+      }
+      return history(stream, afterId, limit);
+    };
+    const node = await startTestNode({}, { broker });
+    try {
+      const ids: string[] = [];
+      for (let index = 0; index < 1500; index++) ids.push((await broker.publish('paged', { author: 'a', text: `m${index}` })).id);
+      const reader = await openSse(`${node.url}/streams/paged/events`, { 'Last-Event-ID': '0-0' });
+      try {
+        await secondRead;
+        for (let index = 1500; index < 3000; index++) ids.push((await broker.publish('paged', { author: 'a', text: `m${index}` })).id);
+        open();
+        await reader.until((r) => r.events.at(-1)?.id === ids.at(-1), 10_000, 'the last message');
+        const messages = reader.events.filter((event) => !event.event).map((event) => event.id);
+        const resets = reader.events.filter((event) => event.event === 'reset');
+        assert.deepEqual(messages, [...ids.slice(0, 1000), ...ids.slice(1500)]);
+        assert.equal(resets.length, 1);
+        // The broker knows how many it trimmed in all, not how many of them this viewer had not seen.
+        assert.deepEqual(JSON.parse(resets[0]!.data), { lost: 'unknown' });
+        assert.equal(reader.events.indexOf(resets[0]!), 1000, 'between the first page and the rest');
+      } finally {
+        reader.close();
+      }
+    } finally {
+      await node.close();
+    }
+  });
+});
+
 describe('one node: broker unavailable', function () {
   it('every route that reads or writes the broker answers 503 broker_unavailable, not 500', async () => {
     const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });

@@ -29,6 +29,9 @@ describe('config', () => {
     assert.throws(() => loadConfig({ REDIS_URL: 'http://a' }), ConfigError);
     // Node would advertise `Keep-Alive: timeout=0` below a second.
     assert.throws(() => loadConfig({ KEEP_ALIVE_TIMEOUT_MS: '500' }), /KEEP_ALIVE_TIMEOUT_MS/);
+    // Below Node's socket high-water mark a replay would wait for a 'drain' that never comes.
+    assert.throws(() => loadConfig({ SLOW_CLIENT_BYTES: '8192' }), /SLOW_CLIENT_BYTES/);
+    assert.equal(loadConfig({ SLOW_CLIENT_BYTES: '65536' }).slowClientBytes, 65536);
   });
 
   it('masks the Redis password when printed', () => {
