@@ -3,7 +3,7 @@
 // bytes to every viewer, and joins a viewer without gap or duplicate (subscribe, buffer, history).
 import type { Logger } from 'pino';
 import type { Broker, Message, Subscription } from './broker/broker.js';
-import { compareIdText } from './broker/ids.js';
+import { compareIdText, parseId } from './broker/ids.js';
 import { messageJson } from './broker/message-json.js';
 import type { CloseListener, CloseReason, SseConnection } from './sse/connection.js';
 import type { WriteScheduler } from './sse/write-scheduler.js';
@@ -165,6 +165,7 @@ export class Hub {
     // own, since a broker may keep more than HISTORY_SIZE (Redis trims in steps), and a cap here
     // would drop the newest messages with no reset to say so.
     let after = lastEventId;
+    let sent = 0;
     while (viewer.connection.isOpen) {
       const page = await this.broker.history(stream, after, REPLAY_PAGE);
       // On a later page too: a long replay paced by a slow socket can see the log trimmed past
@@ -178,13 +179,30 @@ export class Hub {
         if (viewer.connection.backlogBytes > this.options.replayBacklogBytes) await viewer.connection.drain();
         viewer.connection.send(encodeMessage(message, viewer.format));
       }
+      sent += page.messages.length;
       const last = page.messages.at(-1);
       if (!last) break;
       after = last.id;
       if (page.messages.length < REPLAY_PAGE) break;
     }
+    if (sent === 0 && (await this.isAheadOfStream(stream, lastEventId))) {
+      // An id this stream never reached (another deployment's, a clock that stepped back): as a
+      // mark it would hold back every live message until one passed it. The viewer is told its
+      // history may not match, then gets live messages.
+      viewer.connection.send(encodeReset('unknown'));
+      this.stats.resets += 1;
+      return;
+    }
     // Live messages buffered meanwhile, or still to come, may already be in the history just sent.
     viewer.sentThrough = after;
+  }
+
+  /** Whether `id` is past the stream's newest message: past its retained newest, or with none
+   * retained, past the present (ids are times). */
+  private async isAheadOfStream(stream: string, id: string): Promise<boolean> {
+    const [newest] = await this.broker.recent(stream, 1);
+    if (newest) return compareIdText(id, newest.id) > 0;
+    return (parseId(id)?.ms ?? 0) > Date.now();
   }
 
   private room(stream: string): Room {

@@ -126,6 +126,25 @@ describe('one node: streams', function () {
     }
   });
 
+  it('tells a viewer resuming from an id the stream never reached, then delivers live messages', async () => {
+    // Such an id used as the resume mark held back every live message with a smaller id: silence.
+    await post(node, 'ahead', 'ada', 'before');
+    const future = `${Date.now() + 3_600_000}-0`;
+    for (const stream of ['ahead', 'ahead-empty']) {
+      const reader = await open(`/streams/${stream}/events`, { 'Last-Event-ID': future });
+      const sent = [(await post(node, stream, 'ada', 'one')).body.id, (await post(node, stream, 'ada', 'two')).body.id];
+      await reader.messages(2);
+      assert.deepEqual(reader.events.map((event) => event.event ?? event.id), ['reset', ...sent], stream);
+      assert.deepEqual(JSON.parse(reader.events[0]!.data), { lost: 'unknown' });
+    }
+    // An id the stream did reach is no such case: nothing to tell, and live messages follow.
+    const newest = (await post(node, 'ahead', 'ada', 'newest')).body.id;
+    const caughtUp = await open('/streams/ahead/events', { 'Last-Event-ID': newest });
+    const next = (await post(node, 'ahead', 'ada', 'next')).body.id;
+    await caughtUp.messages(1);
+    assert.deepEqual(caughtUp.events.map((event) => event.event ?? event.id), [next]);
+  });
+
   it('does not send reset when the id is the newest trimmed one\'s successor', async () => {
     const ids: string[] = [];
     for (let index = 0; index < 22; index++) ids.push((await post(node, 'edge', 'ada', `e${index}`)).body.id);
