@@ -36,8 +36,9 @@ const schema = z.object({
   MAX_AUTHOR_CHARS: int(1, 1000).default(50),
   MAX_TEXT_CHARS: int(1, 100_000).default(2000),
   MAX_BODY_BYTES: int(256, 10 * 1024 * 1024).default(16 * 1024),
-  // At least 64 KiB: a replay waits for 'drain' above half the bound, and Node emits it only
-  // once a socket's writes passed its 16 KiB high-water mark; below that a replay stalled.
+  // At least 64 KiB: a replay waits for 'drain' above half the bound, and Node asks for it only
+  // once a socket's writes pass its high-water mark (16 KiB, set in node.ts); below that a replay
+  // stalled.
   SLOW_CLIENT_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(1024 * 1024),
   UNSUBSCRIBE_LINGER_MS: int(0, 600_000).default(2000),
   RATE_LIMIT_POSTS: int(0, 1_000_000).default(30),

@@ -164,6 +164,9 @@ export class Hub {
     // Everything retained after the id, page by page until the log is caught up: no count of our
     // own, since a broker may keep more than HISTORY_SIZE (Redis trims in steps), and a cap here
     // would drop the newest messages with no reset to say so.
+    // Read before the history: the room is subscribed already, so whatever is published after
+    // this read arrives live, and an id found ahead here cannot be overtaken between two reads.
+    const ahead = await this.isAheadOfStream(stream, lastEventId);
     let after = lastEventId;
     let sent = 0;
     while (viewer.connection.isOpen) {
@@ -185,7 +188,7 @@ export class Hub {
       after = last.id;
       if (page.messages.length < REPLAY_PAGE) break;
     }
-    if (sent === 0 && (await this.isAheadOfStream(stream, lastEventId))) {
+    if (sent === 0 && ahead) {
       // An id this stream never reached (another deployment's, a clock that stepped back): as a
       // mark it would hold back every live message until one passed it. The viewer is told its
       // history may not match, then gets live messages.

@@ -28,6 +28,9 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
+/** Bytes a socket buffers before its writes ask for 'drain' (see config.ts, SLOW_CLIENT_BYTES). */
+const SOCKET_HIGH_WATER_MARK = 16 * 1024;
+
 export async function startNode(config: Readonly<Config>, logger: Logger, options: { broker?: Broker } = {}): Promise<RunningNode> {
   const broker = options.broker ?? (await createBroker(config, logger));
   // The node serves /healthz (and 503 elsewhere) while the broker is still connecting: a node
@@ -54,7 +57,9 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
     { takeover: eventStreamFastPath(context), request: messagesFastPath(context, httpServer.keepAliveTimeout) },
     { maxHeadBytes: 16 * 1024, headTimeoutMs: httpServer.headersTimeout, keepAliveTimeoutMs: httpServer.keepAliveTimeout },
   );
-  const server = createNetServer({ noDelay: true }, router.onConnection);
+  // The sockets' high-water mark fixed at Node 20's 16 KiB (Node 22 made it 64 KiB): a replay's
+  // pacing and SLOW_CLIENT_BYTES's floor rely on when a socket asks for 'drain'.
+  const server = createNetServer({ noDelay: true, highWaterMark: SOCKET_HIGH_WATER_MARK }, router.onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

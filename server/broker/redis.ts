@@ -204,7 +204,11 @@ export class RedisBroker implements Broker {
     await this.call('subscribe', () => this.connections.subscribe(state.keys.channel));
     const newest = await this.call('subscribe', () => this.connections.commands.xrevrange(state.keys.log, '+', '-', 'COUNT', 1));
     state.lastId = newest[0]?.[0] ?? null;
-    if (state.lastId === null) {
+    if (state.lastId !== null) {
+      // A log written before the publish script made its trimmed-id key exist lacks it, and
+      // while its slot migrates Redis refuses the scripts that declare both (TRYAGAIN).
+      await this.call('subscribe', () => this.connections.commands.set(state.keys.trimmed, '', 'NX'));
+    } else {
       // An empty log may have had entries aged out: trims before this are not this node's loss.
       state.emptyLogAfter = (await this.call('subscribe', () => this.connections.commands.get(state.keys.trimmed))) || '0-0';
     }

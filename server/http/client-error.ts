@@ -29,5 +29,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
     return;
   }
   const failure = apiError(codeFor(error));
-  socket.end(renderJsonResponse({ status: failure.status, headerLines: '', json: JSON.stringify(failure.toJSON()), keepAlive: false, keepAliveTimeoutMs: 0 }));
+  // Closed once written, whether or not the client ever sends its FIN (as Node's own handler
+  // does): ending alone left the socket waiting for it with no deadline.
+  socket.end(renderJsonResponse({ status: failure.status, headerLines: '', json: JSON.stringify(failure.toJSON()), keepAlive: false, keepAliveTimeoutMs: 0 }), () => socket.destroy());
 }

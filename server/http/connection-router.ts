@@ -259,10 +259,11 @@ class RawConnection {
     else if (this.next === 'close') {
       this.detach();
       this.writeOutgoing();
-      // Nothing reads the socket any more, but a reset may still come before the client's FIN:
-      // an 'error' with no listener would take the process down.
+      // Nothing reads the socket any more, but a reset may still come before it closes: an
+      // 'error' with no listener would take the process down. Closed once the answers are
+      // written, as Node's server does, not left waiting for a FIN the client may never send.
       socket.on('error', destroyOnError);
-      socket.end();
+      socket.end(() => socket.destroy());
     } else if (this.received) this.arm('head');
     else {
       this.arm('next request');

@@ -35,8 +35,8 @@ function routes(answerLater: AnswerWhen): FastRoutes {
 
 interface TestRouter {
   url: string;
-  /** The server's side of each connection, in the order accepted. */
-  accepted: Socket[];
+  /** Resolves once the server's side of each accepted connection has closed, in the order accepted. */
+  closedSides: Promise<void>[];
   /** The sockets the router handed to the HTTP server. */
   handedOff: Socket[];
   close(): Promise<void>;
@@ -47,9 +47,10 @@ async function startRouter(answerLater: AnswerWhen, headTimeoutMs: number): Prom
   const handedOff: Socket[] = [];
   httpServer.on('connection', (socket: Socket) => handedOff.push(socket));
   const router = connectionRouter(httpServer, routes(answerLater), { maxHeadBytes: 16 * 1024, headTimeoutMs, keepAliveTimeoutMs: 5000 });
-  const accepted: Socket[] = [];
+  const closedSides: Promise<void>[] = [];
   const server: Server = createNetServer({ noDelay: true }, (socket) => {
-    accepted.push(socket);
+    // Listened for from the start: the router may close a connection before the test looks.
+    closedSides.push(new Promise<void>((resolve) => socket.once('close', () => resolve())));
     router.onConnection(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -57,7 +58,7 @@ async function startRouter(answerLater: AnswerWhen, headTimeoutMs: number): Prom
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    accepted,
+    closedSides,
     handedOff,
     close: () =>
       new Promise<void>((resolve) => {
@@ -69,8 +70,6 @@ async function startRouter(answerLater: AnswerWhen, headTimeoutMs: number): Prom
 
 const post = rawRequest('POST', '/post', {}, 'hi');
 
-/** Resolves once the socket has closed (events.once would reject on the 'error' before it). */
-const closeOf = (socket: Socket) => new Promise<void>((resolve) => socket.once('close', () => resolve()));
 
 describe('connection router', function () {
   it('closes a connection whose head is still incomplete when the head deadline passes', async () => {
@@ -145,7 +144,7 @@ describe('connection router', function () {
         closing.socket.resetAndDestroy();
         // The server's side has seen the reset: had it been an unhandled 'error', the process
         // (and this test with it) would have ended first.
-        await closeOf(router.accepted[0]!);
+        await router.closedSides[0];
         const next = await openRaw(router.url);
         next.send(post);
         assert.equal((await next.responses(1, 2000))[0]!.status, 201);
@@ -168,7 +167,7 @@ describe('connection router', function () {
       connection.send(post + rawRequest('GET', '/other'));
       await wasAsked;
       connection.socket.resetAndDestroy();
-      await closeOf(router.accepted[0]!);
+      await router.closedSides[0];
       open();
       await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(router.handedOff, [], 'a closed socket was handed to the HTTP server');

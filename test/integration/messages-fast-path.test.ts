@@ -2,11 +2,13 @@
 // and Date), pipelined requests answered in order, a connection that moves from the fast path to
 // Express mid-way, one rate limit across both paths, and nothing accepted lost.
 import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
 import { BrokerUnavailableError } from '../../server/broker/broker.js';
 import { MemoryBroker } from '../../server/broker/memory.js';
 import type { RunningNode } from '../../server/node.js';
 import { startTestNode } from '../helpers/node.js';
 import { jsonPost, openRaw, rawRequest, type RawResponse } from '../helpers/raw-http.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /** Status, headers in order (Date dropped) and body, with ids and times made comparable. */
 function comparable(response: RawResponse): string {
@@ -391,6 +393,29 @@ describe('one node: the raw POST fast path', function () {
       assert.equal(responses[0]!.status, status, JSON.stringify(bytes.slice(0, 40)));
       assert.equal(JSON.parse(responses[0]!.body).error.code, code);
       assert.equal(closed, true);
+    }
+  });
+
+  it('closes its side after an error answer or a closing post, even when the client never closes its own', async () => {
+    // Ending alone waited for the client's FIN with no deadline: a socket and a descriptor each.
+    const node = await startTestNode();
+    const clients: Socket[] = [];
+    try {
+      const requests = ['GET /healthz HTTP/1.1\nHost: t\n\n', 'HELLO\r\n', jsonPost('half', '{"author":"a","text":"b"}', { Connection: 'close' })];
+      for (const bytes of requests) {
+        const client = connect({ port: Number(new URL(node.url).port), host: '127.0.0.1', allowHalfOpen: true });
+        client.on('error', () => {});
+        client.resume();
+        clients.push(client);
+        await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+        client.write(bytes);
+        await new Promise<void>((resolve) => client.once('end', () => resolve()));
+      }
+      const open = () => new Promise<number>((resolve, reject) => node.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+      await waitUntil(async () => (await open()) === 0, 5000, 'the node to close all three connections');
+    } finally {
+      for (const client of clients) client.destroy();
+      await node.close();
     }
   });
 });

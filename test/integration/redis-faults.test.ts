@@ -448,6 +448,27 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
     assert.deepEqual(recorder.ids, [before.id, ...during, after.id]);
   });
 
+  it('resharding: the same for a stream whose log was written before its trimmed-id key existed', async () => {
+    // Logs from before the publish script wrote that key lack it until a node subscribes.
+    const stream = streamName();
+    const owner = await cluster.masterFor(streamKeys(stream).log);
+    const old = String(await command(owner.port, ['XADD', streamKeys(stream).log, '*', 'm', entryBody('from before')]));
+    const publisher = broker(target);
+    const subscriber = broker(target, { reconcileMs: 0 });
+    await Promise.all([publisher.start(), subscriber.start()]);
+    const recorder = new Recorder();
+    await subscriber.subscribe(stream, recorder);
+    const during: string[] = [];
+    await cluster.migrateSlotOf(streamKeys(stream).log, {
+      whileMigrating: async () => {
+        during.push((await publisher.publish(stream, { author: 'a', text: 'during' })).id);
+        assert.deepEqual((await publisher.history(stream, '0-0', 100)).messages.map((m) => m.id), [old, ...during]);
+      },
+    });
+    await recorder.waitForId(during[0]!, 5000);
+    assert.deepEqual(recorder.ids, during);
+  });
+
   it('cluster down: publish fails fast and brokers are not ready; back up, they recover and deliver', async () => {
     const { publisher, subscriber, stream, recorder } = await scene(target);
     const before = await publisher.publish(stream, { author: 'a', text: 'before' });
