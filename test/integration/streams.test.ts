@@ -316,8 +316,9 @@ describe('one node: a replay that waits on its viewer', function () {
     const node = await startTestNode({ SLOW_CLIENT_BYTES: '65536' });
     const readers: SseReader[] = [];
     try {
-      // ~9 MB of history: more than the kernel buffers of a client that reads nothing.
-      const text = 'x'.repeat(9000);
+      // ~16 MB of history: far more than the kernel buffers of a client that reads nothing
+      // (loopback send buffers grow to 4 MB with Linux's defaults; a paused receiver's stay small).
+      const text = 'x'.repeat(16_000);
       for (let index = 0; index < 1000; index++) await node.broker.publish('stall', { author: 'bot', text: `${index} ${text}` });
       const live = await openSse(`${node.url}/streams/stall/events`);
       readers.push(live);
