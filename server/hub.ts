@@ -161,14 +161,13 @@ export class Hub {
 
   /** Sends history after `lastEventId`, and marks how far it went so live messages it covered are skipped. */
   private async replay(stream: string, viewer: Viewer, lastEventId: string): Promise<void> {
-    // Everything retained after the id, page by page until the log is caught up: no count of our
-    // own, since a broker may keep more than HISTORY_SIZE (Redis trims in steps), and a cap here
-    // would drop the newest messages with no reset to say so.
     // Read before the history: the room is subscribed already, so whatever is published after
     // this read arrives live, and an id found ahead here cannot be overtaken between two reads.
     const ahead = await this.isAheadOfStream(stream, lastEventId);
+    // Everything retained after the id, page by page until the log is caught up: no count of our
+    // own, since a broker may keep more than HISTORY_SIZE (Redis trims in steps), and a cap here
+    // would drop the newest messages with no reset to say so.
     let after = lastEventId;
-    let sent = 0;
     while (viewer.connection.isOpen) {
       const page = await this.broker.history(stream, after, REPLAY_PAGE);
       // On a later page too: a long replay paced by a slow socket can see the log trimmed past
@@ -182,13 +181,13 @@ export class Hub {
         if (viewer.connection.backlogBytes > this.options.replayBacklogBytes) await viewer.connection.drain();
         viewer.connection.send(encodeMessage(message, viewer.format));
       }
-      sent += page.messages.length;
       const last = page.messages.at(-1);
       if (!last) break;
       after = last.id;
       if (page.messages.length < REPLAY_PAGE) break;
     }
-    if (sent === 0 && ahead) {
+    // Nothing sent: `after` is still the viewer's own id.
+    if (ahead && after === lastEventId) {
       // An id this stream never reached (another deployment's, a clock that stepped back): as a
       // mark it would hold back every live message until one passed it. The viewer is told its
       // history may not match, then gets live messages.

@@ -3,7 +3,7 @@
 // default answer is a bare status line with no body.
 import type { Duplex } from 'node:stream';
 import { apiError, type ErrorCode } from '../errors.js';
-import { renderJsonResponse } from './raw-response.js';
+import { renderErrorResponse } from './raw-response.js';
 
 /** Node's mapping of parser errors to statuses, onto the catalogue. */
 function codeFor(error: NodeJS.ErrnoException): ErrorCode {
@@ -28,8 +28,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
     socket.destroy();
     return;
   }
-  const failure = apiError(codeFor(error));
   // Closed once written, whether or not the client ever sends its FIN (as Node's own handler
   // does): ending alone left the socket waiting for it with no deadline.
-  socket.end(renderJsonResponse({ status: failure.status, headerLines: '', json: JSON.stringify(failure.toJSON()), keepAlive: false, keepAliveTimeoutMs: 0 }), () => socket.destroy());
+  socket.end(renderErrorResponse(apiError(codeFor(error))), () => socket.destroy());
 }

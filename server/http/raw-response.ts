@@ -30,6 +30,17 @@ export function renderJsonResponse(options: RawResponseOptions, now = Date.now()
   );
 }
 
+/** How an answer leaves the connection, and the route's header lines before Content-Type. */
+export type RawResponseFraming = Pick<RawResponseOptions, 'keepAlive' | 'keepAliveTimeoutMs'> & { headerLines?: string };
+
+const CLOSING: RawResponseFraming = { keepAlive: false, keepAliveTimeoutMs: 0 };
+
+/** A catalogue error (its status and `{"error":{...}}` body) as Express renders it; by default on
+ * a connection that then closes. */
+export function renderErrorResponse(error: { status: number; toJSON(): unknown }, framing: RawResponseFraming = CLOSING): string {
+  return renderJsonResponse({ ...framing, status: error.status, headerLines: framing.headerLines ?? '', json: JSON.stringify(error.toJSON()) });
+}
+
 // Node formats Date once a second too; toUTCString per response would cost more than the rest
 // of the head.
 let dateSecond = -1;

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import { apiError, asApiError } from '../errors.js';
 import { SseConnection, type ResponseHead } from '../sse/connection.js';
-import { renderJsonResponse } from '../http/raw-response.js';
+import { renderErrorResponse } from '../http/raw-response.js';
 import { decodeParam, type RequestHead } from '../http/request-head.js';
 import { parseFormat, parseLastEventId, parseStreamName, type StreamFormat } from '../validation.js';
 import type { AppContext } from './context.js';
@@ -84,7 +84,7 @@ export function eventStreamFastPath(context: AppContext): (head: RequestHead) =>
         // Refused before the viewer's connection (and its error listener) existed, a reset
         // before the client's FIN would otherwise be an unhandled 'error'.
         if (socket.listenerCount('error') === 0) socket.on('error', destroyOnEnd);
-        socket.end(renderJsonResponse({ status: failure.status, headerLines: '', json: JSON.stringify(failure.toJSON()), keepAlive: false, keepAliveTimeoutMs: 0 }));
+        socket.end(renderErrorResponse(failure));
       });
     };
   };

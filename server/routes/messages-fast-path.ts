@@ -9,7 +9,7 @@ import { messageJson } from '../broker/message-json.js';
 import { apiError, asApiError } from '../errors.js';
 import type { FastRequest } from '../http/connection-router.js';
 import { PostRateLimit } from '../http/post-rate-limit.js';
-import { renderJsonResponse } from '../http/raw-response.js';
+import { renderErrorResponse, renderJsonResponse } from '../http/raw-response.js';
 import { decodeParam, type RequestHead } from '../http/request-head.js';
 import { quickMessageInput, STREAM_NAME } from '../validation.js';
 import type { AppContext } from './context.js';
@@ -70,7 +70,7 @@ export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number
           const known = asApiError(error);
           if (!known) logger.error({ err: error, method: 'POST', url: head.path }, 'unhandled error');
           const answer = known ?? apiError('internal');
-          return renderJsonResponse({ status: answer.status, headerLines, json: JSON.stringify(answer.toJSON()), keepAlive, keepAliveTimeoutMs });
+          return renderErrorResponse(answer, { headerLines, keepAlive, keepAliveTimeoutMs });
         };
         if (!broker.publishNow) return broker.publish(stream, input).then(created, failed);
         try {

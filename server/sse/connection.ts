@@ -115,7 +115,7 @@ export class SseConnection implements Flushable {
   send(frame: Buffer): void {
     const socket = this.socket;
     if (!socket || this.closing || !this.opened) return;
-    if (socket.writableLength + this.pendingBytes + frame.length > this.options.slowClientBytes) {
+    if (this.wouldPassSlowBound(frame.length)) {
       this.destroy('slow');
       return;
     }

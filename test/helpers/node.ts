@@ -3,7 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import type { Broker } from '../../server/broker/broker.js';
+import { BrokerUnavailableError, type Broker } from '../../server/broker/broker.js';
+import { MemoryBroker } from '../../server/broker/memory.js';
 import { loadConfig } from '../../server/config.js';
 import { startNode, type RunningNode } from '../../server/node.js';
 
@@ -19,6 +20,15 @@ export const TEST_ENV: Record<string, string> = {
 export function startTestNode(env: Record<string, string> = {}, options: { broker?: Broker } = {}): Promise<RunningNode> {
   const config = loadConfig({ ...TEST_ENV, ...env });
   return startNode(config, pino({ level: 'silent' }), options);
+}
+
+/** A one-node broker whose subscribe fails as an unreachable Redis would (posts still work). */
+export function brokerThatCannotSubscribe(): MemoryBroker {
+  const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+  broker.subscribe = async () => {
+    throw new BrokerUnavailableError();
+  };
+  return broker;
 }
 
 export interface NodeProcess {

@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { BrokerUnavailableError } from '../../server/broker/broker.js';
 import { MemoryBroker } from '../../server/broker/memory.js';
 import type { RunningNode } from '../../server/node.js';
-import { startTestNode } from '../helpers/node.js';
+import { brokerThatCannotSubscribe, startTestNode } from '../helpers/node.js';
 import { jsonPost, openRaw, rawRequest, type RawResponse } from '../helpers/raw-http.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -357,11 +357,7 @@ describe('one node: the raw POST fast path', function () {
   });
 
   it('answers an event stream that cannot open (503) as Express does, and closes the connection on both paths', async () => {
-    const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
-    broker.subscribe = async () => {
-      throw new BrokerUnavailableError();
-    };
-    const down = await startTestNode({}, { broker });
+    const down = await startTestNode({}, { broker: brokerThatCannotSubscribe() });
     try {
       const viaFast = await eventStreamHead(down.url, '/streams/down/events', 'fast');
       const viaExpress = await eventStreamHead(down.url, '/streams/down/events', 'express');

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { BrokerUnavailableError } from '../../server/broker/broker.js';
 import { MemoryBroker } from '../../server/broker/memory.js';
 import type { RunningNode } from '../../server/node.js';
-import { startTestNode } from '../helpers/node.js';
+import { brokerThatCannotSubscribe, startTestNode } from '../helpers/node.js';
 import { openSse, type SseReader } from '../helpers/sse-reader.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -269,11 +269,7 @@ describe('one node: the two ways an event stream is served', function () {
   });
 
   it('answers a fresh connection with a JSON 503 when the broker cannot subscribe', async () => {
-    const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
-    broker.subscribe = async () => {
-      throw new BrokerUnavailableError();
-    };
-    const down = await startTestNode({}, { broker });
+    const down = await startTestNode({}, { broker: brokerThatCannotSubscribe() });
     try {
       const response = await fetch(`${down.url}/streams/s/events`);
       assert.equal(response.status, 503);
