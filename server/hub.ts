@@ -3,7 +3,7 @@
 // bytes to every viewer, and joins a viewer without gap or duplicate (subscribe, buffer, history).
 import type { Logger } from 'pino';
 import type { Broker, Message, Subscription } from './broker/broker.js';
-import { compareIdText, parseId } from './broker/ids.js';
+import { compareIdText } from './broker/ids.js';
 import { messageJson } from './broker/message-json.js';
 import type { CloseListener, CloseReason, SseConnection } from './sse/connection.js';
 import type { WriteScheduler } from './sse/write-scheduler.js';
@@ -199,12 +199,9 @@ export class Hub {
     viewer.sentThrough = after;
   }
 
-  /** Whether `id` is past the stream's newest message: past its retained newest, or with none
-   * retained, past the present (ids are times). */
+  /** Whether `id` is past the newest id the stream ever gave, retained or not. */
   private async isAheadOfStream(stream: string, id: string): Promise<boolean> {
-    const [newest] = await this.broker.recent(stream, 1);
-    if (newest) return compareIdText(id, newest.id) > 0;
-    return (parseId(id)?.ms ?? 0) > Date.now();
+    return compareIdText(id, await this.broker.position(stream)) > 0;
   }
 
   private room(stream: string): Room {

@@ -77,6 +77,12 @@ export interface Broker {
   history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage>;
   /** The latest `limit` messages, oldest first (the page's server-rendered history). */
   recent(stream: string, limit: number): Promise<Message[]>;
+  /**
+   * The id of the newest message the stream ever stored, retained or trimmed since ('0-0' if
+   * none): where a reader that saw nothing starts so it misses nothing and is told of no loss,
+   * and the mark no honest resume id can be past.
+   */
+  position(stream: string): Promise<string>;
   /** True while the backend is reachable (drives /readyz). */
   isReady(): boolean;
   close(): Promise<void>;

@@ -114,6 +114,11 @@ export class MemoryBroker implements Broker {
     return state.messages.slice(Math.max(state.start, state.messages.length - limit));
   }
 
+  async position(stream: string): Promise<string> {
+    const lastId = this.streams.get(stream)?.lastId;
+    return lastId ? formatId(lastId) : '0-0';
+  }
+
   isReady(): boolean {
     return !this.closed;
   }

@@ -250,6 +250,15 @@ export class RedisBroker implements Broker {
     return this.decodeEntries(stream, entries).messages.reverse();
   }
 
+  async position(stream: string): Promise<string> {
+    const keys = streamKeys(stream);
+    const newest = await this.call('position', () => this.connections.commands.xrevrange(keys.log, '+', '-', 'COUNT', 1));
+    if (newest[0]) return newest[0][0];
+    // Trims keep a log's newest entry, so only a log lost another way (eviction, a failover onto
+    // a replica that never had it) is empty with a trimmed id left.
+    return (await this.call('position', () => this.connections.commands.get(keys.trimmed))) || '0-0';
+  }
+
   isReady(): boolean {
     return this.healthy && !this.closed;
   }

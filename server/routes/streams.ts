@@ -46,16 +46,29 @@ export function streamRoutes(context: AppContext): Router {
     ...fields,
   });
 
+  /** The page of a viewer coming back: what it missed after `after`, and whether some is gone. */
+  const resumedPage = async (stream: string, after: string) => {
+    const { messages, gap } = await broker.history(stream, after, config.pageHistory);
+    return { messages, gap, resumeAfter: messages.at(-1)?.id ?? after };
+  };
+
+  /** A first visit: the latest messages, and where the live stream picks up after them. */
+  const firstPage = async (stream: string) => {
+    // Read before the messages, so nothing posted in between is missed. With nothing retained the
+    // page resumes from there: from 0-0 it was told every aged-out message as missed.
+    const position = await broker.position(stream);
+    const messages = await broker.recent(stream, config.pageHistory);
+    return { messages, gap: false, resumeAfter: messages.at(-1)?.id ?? position };
+  };
+
   /** The chat page; `form` carries a failed post's error and text back to the person. */
   const sendStreamPage = async (res: Response, stream: string, after: string | null, form: PostFormView) => {
-    const page = after
-      ? await broker.history(stream, after, config.pageHistory)
-      : { messages: await broker.recent(stream, config.pageHistory), gap: false };
+    const page = after ? await resumedPage(stream, after) : await firstPage(stream);
     res.type('html').send(
       renderStreamPage({
         stream,
         messages: page.messages,
-        resumeAfter: page.messages.at(-1)?.id ?? after ?? '0-0',
+        resumeAfter: page.resumeAfter,
         gap: page.gap,
         form,
         node: config.nodeId,

@@ -36,7 +36,7 @@ ${view.error ? html`<p id="post-error" class="error" role="alert">${view.error}<
 export interface StreamPageView {
   stream: string;
   messages: Message[];
-  /** The id the live connection resumes after: the last rendered message, or 0 for all. */
+  /** The id the live connection resumes after: the last rendered message, or where the stream was. */
   resumeAfter: string;
   /** The page was asked to resume from an id older than the retained history. */
   gap: boolean;

@@ -225,6 +225,7 @@ for (const flavour of flavours) {
       await waitUntil(async () => (await broker.history(stream, null, 10)).messages.length === 0, 5000, 'the message to age out');
       assert.equal((await broker.history(stream, old.id, 10)).gap, false, 'the reader saw the aged-out message');
       assert.deepEqual(await broker.recent(stream, 10), []);
+      assert.equal(await broker.position(stream), old.id, 'the position outlives the message');
       const fresh = await broker.publish(stream, { author: 'a', text: 'fresh' });
       assert.deepEqual((await broker.recent(stream, 10)).map((m) => m.id), [fresh.id]);
       const page = await broker.history(stream, '1-0', 10);
@@ -239,6 +240,16 @@ for (const flavour of flavours) {
       assert.deepEqual(await broker.recent(stream, 3), published.slice(3));
       assert.deepEqual(await broker.recent(stream, 100), published);
       assert.deepEqual(await broker.recent(streamName(), 3), []);
+    });
+
+    it('tells where a stream is: its newest id, trimmed or not, and 0-0 before any', async () => {
+      const [nodeA, nodeB] = await brokers({ historySize: 2, historyMaxAgeMs: 0 });
+      const stream = streamName();
+      assert.equal(await nodeB.position(stream), '0-0');
+      let last = '';
+      for (let i = 0; i < 30; i++) last = (await nodeA.publish(stream, { author: 'a', text: `p${i}` })).id;
+      assert.equal(await nodeB.position(stream), last, 'read from another node');
+      assert.ok((await nodeB.history(stream, null, 100)).messages.length < 30, 'older ones were trimmed');
     });
 
     it('gives every subscriber on every node one identical order with publishers on two nodes', async () => {

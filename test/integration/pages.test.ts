@@ -1,8 +1,10 @@
 // The HTML pages as a browser receives them: escaping, the htmx wiring and assets served locally.
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { MemoryBroker } from '../../server/broker/memory.js';
 import type { RunningNode } from '../../server/node.js';
 import { startTestNode } from '../helpers/node.js';
+import { openSse } from '../helpers/sse-reader.js';
 
 describe('one node: pages', function () {
   let node: RunningNode;
@@ -38,6 +40,30 @@ describe('one node: pages', function () {
   it('an empty stream resumes from 0-0 so nothing posted before the connection is missed', async () => {
     const page = await request(node.url).get('/streams/empty-one').expect(200);
     assert.match(page.text, /lastEventId=0-0"/);
+  });
+
+  it('a first visit to a room whose messages all aged out tells of no missed messages', async () => {
+    // The clock is an hour ahead of this machine's, as a Redis shard's may be ahead of a node's.
+    let clock = Date.now() + 3_600_000;
+    const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 1000, nodeId: 'n', region: 'r', now: () => clock });
+    const aging = await startTestNode({}, { broker });
+    try {
+      const ids: string[] = [];
+      for (const text of ['old1', 'old2', 'old3']) ids.push((await request(aging.url).post('/streams/aged/messages').send({ author: 'x', text }).expect(201)).body.id);
+      clock += 5000;
+      const page = await request(aging.url).get('/streams/aged').expect(200);
+      assert.ok(!page.text.includes('>old1<'), 'aged-out messages are not rendered');
+      const events = /hx-sse:connect="([^"]+)"/.exec(page.text)![1]!.replaceAll('&amp;', '&');
+      assert.match(events, new RegExp(`lastEventId=${ids[2]}$`), 'resumes from where the stream is');
+
+      const viewer = await openSse(`${aging.url}${events}`);
+      const posted = (await request(aging.url).post('/streams/aged/messages').send({ author: 'x', text: 'new' }).expect(201)).body.id;
+      await viewer.messages(1);
+      assert.deepEqual(viewer.events.map((event) => event.event ?? event.id), [posted], 'no reset before it');
+      viewer.close();
+    } finally {
+      await aging.close();
+    }
   });
 
   it('serves htmx and its SSE extension from this node', async () => {
