@@ -3,7 +3,7 @@
 // bytes to every viewer, and joins a viewer without gap or duplicate (subscribe, buffer, history).
 import type { Logger } from 'pino';
 import type { Broker, Message, Subscription } from './broker/broker.js';
-import { compareIdText } from './broker/ids.js';
+import { compareIdText, parseId } from './broker/ids.js';
 import { messageJson } from './broker/message-json.js';
 import type { CloseListener, CloseReason, SseConnection } from './sse/connection.js';
 import type { WriteScheduler } from './sse/write-scheduler.js';
@@ -199,9 +199,15 @@ export class Hub {
     viewer.sentThrough = after;
   }
 
-  /** Whether `id` is past the newest id the stream ever gave, retained or not. */
+  /**
+   * Whether `id` is past the newest id the stream ever gave. A stream with none (new, or a single
+   * node's memory lost in a restart, where the viewer's id is no sign of a loss) is judged by the
+   * clock, as ids are times: past the present is a mark that would hold back every live message.
+   */
   private async isAheadOfStream(stream: string, id: string): Promise<boolean> {
-    return compareIdText(id, await this.broker.position(stream)) > 0;
+    const position = await this.broker.position(stream);
+    if (position !== '0-0') return compareIdText(id, position) > 0;
+    return (parseId(id)?.ms ?? 0) > Date.now();
   }
 
   private room(stream: string): Room {
