@@ -59,9 +59,10 @@
 
   /**
    * The page renders the latest history. If this browser last showed a message older than the
-   * first one rendered, messages in between were never shown here: reload from the stored id
-   * (the server renders what came after it). Runs before htmx starts, so no stream is opened
-   * for the page being left.
+   * first one rendered (or, with none rendered, older than where the stream is), messages in
+   * between were never shown here: reload from the stored id (the server renders what came after
+   * it, and says what is no longer kept). Runs before htmx starts, so no stream is opened for the
+   * page being left.
    */
   function resumeFromStoredId() {
     const params = new URLSearchParams(location.search);
@@ -75,8 +76,8 @@
       return false;
     }
     const stored = store.get(lastIdKey(stream));
-    const first = list.querySelector('li.msg');
-    if (!stored || !ID_PATTERN.test(stored) || !first || compareIds(stored, first.dataset.id) >= 0) return false;
+    const mark = list.querySelector('li.msg')?.dataset.id ?? chat.dataset.resumeAfter;
+    if (!stored || !ID_PATTERN.test(stored) || !mark || compareIds(stored, mark) >= 0) return false;
     list.removeAttribute('hx-sse:connect');
     location.replace(`${location.pathname}?lastEventId=${encodeURIComponent(stored)}`);
     return true;

@@ -200,13 +200,13 @@ export class Hub {
   }
 
   /**
-   * Whether `id` is past the newest id the stream ever gave. A stream with none (new, or a single
-   * node's memory lost in a restart, where the viewer's id is no sign of a loss) is judged by the
-   * clock, as ids are times: past the present is a mark that would hold back every live message.
+   * Whether `id` is past the newest id the stream ever gave. Where the broker cannot tell (a
+   * single node's memory after a restart, where the viewer's id is no sign of a loss), the clock
+   * decides, as ids are times: an id past the present would hold back every live message.
    */
   private async isAheadOfStream(stream: string, id: string): Promise<boolean> {
     const position = await this.broker.position(stream);
-    if (position !== '0-0') return compareIdText(id, position) > 0;
+    if (position !== null) return compareIdText(id, position) > 0;
     return (parseId(id)?.ms ?? 0) > Date.now();
   }
 

@@ -80,9 +80,10 @@ export interface Broker {
   /**
    * The id of the newest message the stream ever stored, retained or trimmed since ('0-0' if
    * none): where a reader that saw nothing starts so it misses nothing and is told of no loss,
-   * and the mark no honest resume id can be past.
+   * and the mark no honest resume id can be past. Null when the broker cannot tell: one that keeps
+   * nothing across a restart, with nothing for this stream, may have lost what it had.
    */
-  position(stream: string): Promise<string>;
+  position(stream: string): Promise<string | null>;
   /** True while the backend is reachable (drives /readyz). */
   isReady(): boolean;
   close(): Promise<void>;

@@ -114,9 +114,9 @@ export class MemoryBroker implements Broker {
     return state.messages.slice(Math.max(state.start, state.messages.length - limit));
   }
 
-  async position(stream: string): Promise<string> {
+  async position(stream: string): Promise<string | null> {
     const lastId = this.streams.get(stream)?.lastId;
-    return lastId ? formatId(lastId) : '0-0';
+    return lastId ? formatId(lastId) : null;
   }
 
   isReady(): boolean {

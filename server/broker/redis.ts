@@ -250,7 +250,7 @@ export class RedisBroker implements Broker {
     return this.decodeEntries(stream, entries).messages.reverse();
   }
 
-  async position(stream: string): Promise<string> {
+  async position(stream: string): Promise<string | null> {
     const keys = streamKeys(stream);
     const newest = await this.call('position', () => this.connections.commands.xrevrange(keys.log, '+', '-', 'COUNT', 1));
     if (newest[0]) return newest[0][0];

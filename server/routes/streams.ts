@@ -48,8 +48,11 @@ export function streamRoutes(context: AppContext): Router {
 
   /** The page of a viewer coming back: what it missed after `after`, and whether some is gone. */
   const resumedPage = async (stream: string, after: string) => {
+    // Read first, as on a first visit: with everything after `after` gone, the live stream picks
+    // up from there, or it would tell of the same loss again under the page's own notice.
+    const position = await broker.position(stream);
     const { messages, gap } = await broker.history(stream, after, config.pageHistory);
-    return { messages, gap, resumeAfter: messages.at(-1)?.id ?? after };
+    return { messages, gap, resumeAfter: messages.at(-1)?.id ?? ((gap && position) || after) };
   };
 
   /** A first visit: the latest messages, and where the live stream picks up after them. */
@@ -58,7 +61,7 @@ export function streamRoutes(context: AppContext): Router {
     // page resumes from there: from 0-0 it was told every aged-out message as missed.
     const position = await broker.position(stream);
     const messages = await broker.recent(stream, config.pageHistory);
-    return { messages, gap: false, resumeAfter: messages.at(-1)?.id ?? position };
+    return { messages, gap: false, resumeAfter: messages.at(-1)?.id ?? position ?? '0-0' };
   };
 
   /** The chat page; `form` carries a failed post's error and text back to the person. */

@@ -49,7 +49,7 @@ export function renderStreamPage(view: StreamPageView): string {
   const events = `/streams/${encodeURIComponent(view.stream)}/events?format=html&lastEventId=${encodeURIComponent(view.resumeAfter)}`;
   return layout(
     `${view.stream} · sse-chat`,
-    html`<div class="chat" data-stream="${view.stream}">
+    html`<div class="chat" data-stream="${view.stream}" data-resume-after="${view.resumeAfter}">
 <header class="bar">
 <a class="home" href="/" aria-label="All streams">sse-chat</a>
 <h1>${view.stream}</h1>

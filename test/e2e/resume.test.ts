@@ -135,6 +135,41 @@ describe('e2e: resuming after a restart, a reopen or a long absence', function (
     noProblems();
   });
 
+  it('a page reopened after everything it missed aged out says so, and does not count what it saw', async () => {
+    let clock = Date.now();
+    const broker = new MemoryBroker({ historySize: 1000, historyMaxAgeMs: 60_000, nodeId: 'aging', region: 'test', now: () => clock });
+    const server = await startTestNode({}, { broker });
+    try {
+      const watched = await open();
+      const first = await openStream(watched, server.url, 'aged');
+      await postMessage(server.url, 'aged', 'ann', 'seen');
+      await waitForTexts(first, ['seen']);
+      await first.close();
+      for (const text of ['missed 1', 'missed 2']) await postMessage(server.url, 'aged', 'bo', text);
+      clock += 120_000;
+
+      const again = await watched.newPage();
+      await again.goto(`${server.url}/streams/aged`);
+      await waitForStatus(again, 'live');
+      assert.match((await again.locator('.log').textContent())!, /no longer kept/);
+      await postMessage(server.url, 'aged', 'bo', 'live after reopening');
+      await waitForTexts(again, ['live after reopening']);
+      assert.deepEqual(await messageTexts(again), ['live after reopening']);
+      assert.equal(await again.locator('#messages li.notice').count(), 0, 'told once, by the page, not again by the stream');
+
+      // A browser that never saw the room has missed nothing it could be told of.
+      const stranger = await (await open()).newPage();
+      await stranger.goto(`${server.url}/streams/aged`);
+      await waitForStatus(stranger, 'live');
+      await postMessage(server.url, 'aged', 'bo', 'for the stranger');
+      await waitForTexts(stranger, ['for the stranger']);
+      assert.equal(await stranger.locator('.log > .notice, #messages li.notice').count(), 0);
+      noProblems();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('the browser goes offline: the indicator says so, and once back the page is live with nothing missed or doubled', async () => {
     const server = await node();
     const watched = await open();

@@ -242,10 +242,12 @@ for (const flavour of flavours) {
       assert.deepEqual(await broker.recent(streamName(), 3), []);
     });
 
-    it('tells where a stream is: its newest id, trimmed or not, and 0-0 before any', async () => {
+    it('tells where a stream is: its newest id, trimmed or not, and 0-0 (or, in memory, null) before any', async () => {
       const [nodeA, nodeB] = await brokers({ historySize: 2, historyMaxAgeMs: 0 });
       const stream = streamName();
-      assert.equal(await nodeB.position(stream), '0-0');
+      // Redis keeps its streams across restarts, so nothing there means no messages ever; the
+      // in-process broker cannot tell that from a restart.
+      assert.equal(await nodeB.position(stream), nodeB.kind === 'memory' ? null : '0-0');
       let last = '';
       for (let i = 0; i < 30; i++) last = (await nodeA.publish(stream, { author: 'a', text: `p${i}` })).id;
       assert.equal(await nodeB.position(stream), last, 'read from another node');

@@ -7,7 +7,7 @@ import { BrokerUnavailableError } from '../../server/broker/broker.js';
 import { MemoryBroker } from '../../server/broker/memory.js';
 import type { RunningNode } from '../../server/node.js';
 import { brokerThatCannotSubscribe, startTestNode } from '../helpers/node.js';
-import { openSse, type SseReader } from '../helpers/sse-reader.js';
+import { openSse, readBody, type SseReader } from '../helpers/sse-reader.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const post = (node: RunningNode, stream: string, author: string, text: string) =>
@@ -399,6 +399,7 @@ describe('one node: broker unavailable', function () {
     };
     broker.history = refuse;
     broker.recent = refuse;
+    broker.position = refuse;
     const node = await startTestNode({}, { broker });
     try {
       const expect503 = (response: request.Response, what: string) => {
@@ -408,6 +409,11 @@ describe('one node: broker unavailable', function () {
       expect503(await request(node.url).post('/streams/s/messages').send({ author: 'a', text: 'b' }), 'JSON post');
       expect503(await request(node.url).get('/streams/s/messages'), 'history');
       expect503(await request(node.url).get('/streams/s'), 'page');
+      expect503(await request(node.url).get('/streams/s?lastEventId=1-0'), 'page resumed');
+      // The event stream is open before its history is read: it ends, and the client comes back.
+      const resumed = await readBody(`${node.url}/streams/s/events`, { 'Last-Event-ID': '1-0' });
+      assert.equal(resumed.status, 200);
+      assert.ok(!resumed.body.includes('id:'), 'nothing delivered from a history it could not read');
       const form = await request(node.url).post('/streams/s/messages').type('form').set('HX-Request', 'true').send('author=a&text=kept');
       assert.equal(form.status, 503);
       assert.match(form.text, /unavailable/);
