@@ -2,7 +2,8 @@
 // service: cross-node delivery, one order for everyone, resume anywhere, node and Redis faults.
 import assert from 'node:assert/strict';
 import { spawnNode, type NodeProcess } from '../helpers/node.js';
-import { startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js';
+import { streamKeys } from '../../server/broker/redis.js';
+import { command, startRedisCluster, type RedisClusterHandle } from '../helpers/redis-cluster.js';
 import { openSse, type SseReader } from '../helpers/sse-reader.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -118,6 +119,23 @@ describe('many nodes over a Redis Cluster', function () {
     const live = await postOk(c!, 'move', 'five');
     await second.messages(3);
     assert.deepEqual(ids(second), [...missed, live]);
+  });
+
+  it('tells a viewer resuming on a stream whose log Redis lost, then delivers live messages', async () => {
+    // A log gone from Redis (evicted, flushed, a failover onto a replica without it) took messages
+    // with it; unlike a restarted in-memory node, Redis keeping nothing is no sign of a new stream.
+    const [a, b] = nodes;
+    const last = await postOk(a!, 'lost-log', 'kept until the log went');
+    const keys = streamKeys('lost-log');
+    const master = await cluster.masterFor(keys.log);
+    await command(master.port, ['DEL', keys.log, keys.trimmed]);
+    const resumed = await open(b!, '/streams/lost-log/events', { 'Last-Event-ID': last });
+    // Told before anything new is stored: after that the log looks like any stream's.
+    await resumed.until((reader) => reader.events.length > 0, 5000, 'the reset');
+    const live = await postOk(a!, 'lost-log', 'after');
+    await resumed.messages(1);
+    assert.deepEqual(resumed.events.map((event) => event.event ?? event.id), ['reset', live]);
+    assert.deepEqual(JSON.parse(resumed.events[0]!.data), { lost: 'unknown' });
   });
 
   it('replays everything the log retains to a viewer resuming from the start, past HISTORY_SIZE', async () => {
