@@ -73,6 +73,11 @@
       list.before(notice);
       // A reload or a shared link should show the recent history, not this catch-up view.
       history.replaceState(history.state, '', location.pathname);
+      // Up to where this page resumes, every message is on it or no longer kept, and the page said
+      // so: with none rendered, a reload would otherwise come back here to say it again.
+      const mark = chat.dataset.resumeAfter;
+      const seen = store.get(lastIdKey(stream));
+      if (mark && ID_PATTERN.test(mark) && (!seen || compareIds(mark, seen) > 0)) store.set(lastIdKey(stream), mark);
       return false;
     }
     const stored = store.get(lastIdKey(stream));

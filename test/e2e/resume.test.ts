@@ -152,6 +152,11 @@ describe('e2e: resuming after a restart, a reopen or a long absence', function (
       await again.goto(`${server.url}/streams/aged`);
       await waitForStatus(again, 'live');
       assert.match((await again.locator('.log').textContent())!, /no longer kept/);
+      // Told once: a reload shows the room as it is, with no detour and no notice.
+      await again.reload();
+      await waitForStatus(again, 'live');
+      assert.equal(new URL(again.url()).search, '');
+      assert.equal(await again.locator('.log > .notice').count(), 0, 'no notice after the reload');
       await postMessage(server.url, 'aged', 'bo', 'live after reopening');
       await waitForTexts(again, ['live after reopening']);
       assert.deepEqual(await messageTexts(again), ['live after reopening']);
