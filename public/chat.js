@@ -31,7 +31,8 @@
     },
   };
 
-  const ID_PATTERN = /^(\d{1,16})-(\d{1,16})$/;
+  // As the server parses them (server/broker/ids.ts): a longer one would be sent back and refused.
+  const ID_PATTERN = /^(\d{1,15})-(\d{1,15})$/;
 
   /** Event ids are `<ms>-<seq>`: compare as numbers (string order breaks at 10 vs 9). */
   function compareIds(a, b) {
@@ -77,7 +78,7 @@
       // so: with none rendered, a reload would otherwise come back here to say it again.
       const mark = chat.dataset.resumeAfter;
       const seen = store.get(lastIdKey(stream));
-      if (mark && ID_PATTERN.test(mark) && (!seen || compareIds(mark, seen) > 0)) store.set(lastIdKey(stream), mark);
+      if (mark && ID_PATTERN.test(mark) && (!seen || !ID_PATTERN.test(seen) || compareIds(mark, seen) > 0)) store.set(lastIdKey(stream), mark);
       return false;
     }
     const stored = store.get(lastIdKey(stream));
@@ -93,7 +94,10 @@
   // ---------- messages: local time, own, grouping, de-duplication ----------
 
   let myName = '';
-  let lastShownId = store.get(lastIdKey(stream)) ?? '';
+  // A stored value that is no id (another version's, edited by hand) would compare equal to every
+  // id and block remembering for good.
+  const storedShown = store.get(lastIdKey(stream));
+  let lastShownId = storedShown && ID_PATTERN.test(storedShown) ? storedShown : '';
 
   const timeOf = (item) => Date.parse(item.querySelector('time')?.getAttribute('datetime') ?? '');
 

@@ -1,6 +1,7 @@
 // One stream as a resource: its chat page, its event stream, its messages (post and history).
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import { compareIdText } from '../broker/ids.js';
 import { apiError, asApiError, asRequestError, type ApiError } from '../errors.js';
 import { openEventStream, parseEventStreamRequest } from './events.js';
 import { messageSchema, parseHistoryQuery, parseLastEventId, parseMessageInput, parseStreamName } from '../validation.js';
@@ -48,11 +49,13 @@ export function streamRoutes(context: AppContext): Router {
 
   /** The page of a viewer coming back: what it missed after `after`, and whether some is gone. */
   const resumedPage = async (stream: string, after: string) => {
-    // Read first, as on a first visit: with everything after `after` gone, the live stream picks
-    // up from there, or it would tell of the same loss again under the page's own notice.
+    // Read first, as on a first visit. With nothing after `after`, the live stream picks up from
+    // there when some was lost (or it would tell of the same loss again under the page's notice)
+    // and when `after` is past it (a made-up link, whose id the browser would keep as seen).
     const position = await broker.position(stream);
     const { messages, gap } = await broker.history(stream, after, config.pageHistory);
-    return { messages, gap, resumeAfter: messages.at(-1)?.id ?? ((gap && position) || after) };
+    const pastIt = position !== null && compareIdText(after, position) > 0;
+    return { messages, gap, resumeAfter: messages.at(-1)?.id ?? (((gap || pastIt) && position) || after) };
   };
 
   /** A first visit: the latest messages, and where the live stream picks up after them. */

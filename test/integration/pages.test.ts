@@ -61,9 +61,29 @@ describe('one node: pages', function () {
       await viewer.messages(1);
       assert.deepEqual(viewer.events.map((event) => event.event ?? event.id), [posted], 'no reset before it');
       viewer.close();
+
+      // A browser back from before those three: the page says they are gone, and its live stream
+      // starts where the stream is, so it does not say so a second time.
+      clock += 5000;
+      const back = await request(aging.url).get(`/streams/aged?lastEventId=${ids[0]}`).expect(200);
+      assert.match(back.text, /no longer kept/);
+      const backEvents = /hx-sse:connect="([^"]+)"/.exec(back.text)![1]!.replaceAll('&amp;', '&');
+      assert.match(backEvents, new RegExp(`lastEventId=${posted}$`));
+      const resumed = await openSse(`${aging.url}${backEvents}`);
+      const next = (await request(aging.url).post('/streams/aged/messages').send({ author: 'x', text: 'next' }).expect(201)).body.id;
+      await resumed.messages(1);
+      assert.deepEqual(resumed.events.map((event) => event.event ?? event.id), [next], 'no reset from the stream');
+      resumed.close();
     } finally {
       await aging.close();
     }
+  });
+
+  it('a link with an id past the stream resumes the page from where the stream is', async () => {
+    // Kept by the browser as seen, such an id would stop it resuming this room for good.
+    const id = (await request(node.url).post('/streams/made-up/messages').send({ author: 'x', text: 'real' }).expect(201)).body.id;
+    const page = await request(node.url).get('/streams/made-up?lastEventId=9999999999999-0').expect(200);
+    assert.match(page.text, new RegExp(`lastEventId=${id}"`));
   });
 
   it('serves htmx and its SSE extension from this node', async () => {
