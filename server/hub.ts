@@ -3,7 +3,7 @@
 // bytes to every viewer, and joins a viewer without gap or duplicate (subscribe, buffer, history).
 import type { Logger } from 'pino';
 import type { Broker, Message, Subscription } from './broker/broker.js';
-import { compareIdText, parseId } from './broker/ids.js';
+import { compareIdText, isPast } from './broker/ids.js';
 import { messageJson } from './broker/message-json.js';
 import type { CloseListener, CloseReason, SseConnection } from './sse/connection.js';
 import type { WriteScheduler } from './sse/write-scheduler.js';
@@ -161,15 +161,17 @@ export class Hub {
 
   /** Sends history after `lastEventId`, and marks how far it went so live messages it covered are skipped. */
   private async replay(stream: string, viewer: Viewer, lastEventId: string): Promise<void> {
-    // Read before the history: the room is subscribed already, so whatever is published after
-    // this read arrives live, and an id found ahead here cannot be overtaken between two reads.
-    const ahead = await this.isAheadOfStream(stream, lastEventId);
     // Everything retained after the id, page by page until the log is caught up: no count of our
     // own, since a broker may keep more than HISTORY_SIZE (Redis trims in steps), and a cap here
     // would drop the newest messages with no reset to say so.
     let after = lastEventId;
+    let ahead = false;
     while (viewer.connection.isOpen) {
       const page = await this.broker.history(stream, after, REPLAY_PAGE);
+      // From the first page: read with it in one step, so no message published between two
+      // reads can make the id look reached. The room is subscribed already, so whatever is
+      // published after this read arrives live.
+      if (after === lastEventId) ahead = isPast(lastEventId, page.position, Date.now());
       // On a later page too: a long replay paced by a slow socket can see the log trimmed past
       // where it had read.
       if (page.gap) {
@@ -197,17 +199,6 @@ export class Hub {
     }
     // Live messages buffered meanwhile, or still to come, may already be in the history just sent.
     viewer.sentThrough = after;
-  }
-
-  /**
-   * Whether `id` is past the newest id the stream ever gave. Where the broker cannot tell (a
-   * single node's memory after a restart, where the viewer's id is no sign of a loss), the clock
-   * decides, as ids are times: an id past the present would hold back every live message.
-   */
-  private async isAheadOfStream(stream: string, id: string): Promise<boolean> {
-    const position = await this.broker.position(stream);
-    if (position !== null) return compareIdText(id, position) > 0;
-    return (parseId(id)?.ms ?? 0) > Date.now();
   }
 
   private room(stream: string): Room {

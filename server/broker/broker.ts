@@ -32,6 +32,21 @@ export interface HistoryPage {
   gap: boolean;
   /** How many messages fell into that gap, when the broker knows. */
   lost: number | 'unknown';
+  /** Where the stream was at this read (see RecentPage). */
+  position: string | null;
+}
+
+export interface RecentPage {
+  /** The latest messages, oldest first. */
+  messages: Message[];
+  /**
+   * Where the stream was at this read, in the same atomic read: the id of the newest message it
+   * ever stored, retained or trimmed since ('0-0' if none). A reader that saw nothing starts there
+   * so it misses nothing and is told of no loss, and no honest resume id is past it. Null when
+   * the broker cannot tell: one that keeps nothing across a restart, with nothing for this
+   * stream, may have lost what it had.
+   */
+  position: string | null;
 }
 
 /** What a subscriber is told. Both callbacks run synchronously, in stream order. */
@@ -76,14 +91,7 @@ export interface Broker {
   /** Messages with an id greater than `afterId` (all retained when null), oldest first, at most `limit`. */
   history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage>;
   /** The latest `limit` messages, oldest first (the page's server-rendered history). */
-  recent(stream: string, limit: number): Promise<Message[]>;
-  /**
-   * The id of the newest message the stream ever stored, retained or trimmed since ('0-0' if
-   * none): where a reader that saw nothing starts so it misses nothing and is told of no loss,
-   * and the mark no honest resume id can be past. Null when the broker cannot tell: one that keeps
-   * nothing across a restart, with nothing for this stream, may have lost what it had.
-   */
-  position(stream: string): Promise<string | null>;
+  recent(stream: string, limit: number): Promise<RecentPage>;
   /** True while the backend is reachable (drives /readyz). */
   isReady(): boolean;
   close(): Promise<void>;

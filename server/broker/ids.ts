@@ -37,3 +37,13 @@ export function nextId(last: EntryId | null, nowMs: number): EntryId {
   if (!last || nowMs > last.ms) return { ms: nowMs, seq: 0 };
   return { ms: last.ms, seq: last.seq + 1 };
 }
+
+/**
+ * Whether a resume id is past the newest id its stream ever gave. Where the broker cannot tell
+ * (a single node's memory after a restart, where the viewer's id is no sign of a loss), the clock
+ * decides, as ids are times: an id past the present would hold back every live message.
+ */
+export function isPast(id: string, position: string | null, nowMs: number): boolean {
+  if (position !== null) return compareIdText(id, position) > 0;
+  return (parseId(id)?.ms ?? 0) > nowMs;
+}

@@ -3,6 +3,7 @@
 import {
   type Broker,
   type HistoryPage,
+  type RecentPage,
   type Message,
   type MessageInput,
   type StreamListener,
@@ -86,7 +87,7 @@ export class MemoryBroker implements Broker {
 
   async history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage> {
     const state = this.streams.get(stream);
-    if (!state) return { messages: [], gap: false, lost: 0 };
+    if (!state) return { messages: [], gap: false, lost: 0, position: null };
     this.trim(state);
     const after = afterId === null ? null : parseId(afterId);
     // Binary search: the first retained message with an id greater than `after`.
@@ -104,19 +105,15 @@ export class MemoryBroker implements Broker {
       messages: state.messages.slice(low, low + limit),
       gap,
       lost: gap ? (fromStart ? state.trimmed : 'unknown') : 0,
+      position: positionOf(state),
     };
   }
 
-  async recent(stream: string, limit: number): Promise<Message[]> {
+  async recent(stream: string, limit: number): Promise<RecentPage> {
     const state = this.streams.get(stream);
-    if (!state) return [];
+    if (!state) return { messages: [], position: null };
     this.trim(state);
-    return state.messages.slice(Math.max(state.start, state.messages.length - limit));
-  }
-
-  async position(stream: string): Promise<string | null> {
-    const lastId = this.streams.get(stream)?.lastId;
-    return lastId ? formatId(lastId) : null;
+    return { messages: state.messages.slice(Math.max(state.start, state.messages.length - limit)), position: positionOf(state) };
   }
 
   isReady(): boolean {
@@ -167,4 +164,9 @@ export class MemoryBroker implements Broker {
       this.streams.delete(stream);
     }
   }
+}
+
+/** The newest id the stream gave; null while it gave none here (a new stream, or since a restart). */
+function positionOf(state: StreamState): string | null {
+  return state.lastId ? formatId(state.lastId) : null;
 }

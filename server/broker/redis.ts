@@ -9,6 +9,7 @@ import {
   type HistoryPage,
   type Message,
   type MessageInput,
+  type RecentPage,
   type StreamListener,
   type Subscription,
 } from './broker.js';
@@ -240,23 +241,16 @@ export class RedisBroker implements Broker {
 
   async history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage> {
     const page = await this.readAfter(stream, afterId, Math.max(1, limit));
-    return { messages: page.messages.slice(0, Math.max(0, limit)), gap: page.gap, lost: page.lost };
+    return { messages: page.messages.slice(0, Math.max(0, limit)), gap: page.gap, lost: page.lost, position: page.position };
   }
 
-  async recent(stream: string, limit: number): Promise<Message[]> {
-    if (limit <= 0) return [];
+  async recent(stream: string, limit: number): Promise<RecentPage> {
     const keys = streamKeys(stream);
-    const entries = await this.call('recent', () => this.scripts.sseRecent(keys.log, limit, this.options.historyMaxAgeMs));
-    return this.decodeEntries(stream, entries).messages.reverse();
-  }
-
-  async position(stream: string): Promise<string | null> {
-    const keys = streamKeys(stream);
-    const newest = await this.call('position', () => this.connections.commands.xrevrange(keys.log, '+', '-', 'COUNT', 1));
-    if (newest[0]) return newest[0][0];
-    // Trims keep a log's newest entry, so only a log lost another way (eviction, a failover onto
-    // a replica that never had it) is empty with a trimmed id left.
-    return (await this.call('position', () => this.connections.commands.get(keys.trimmed))) || '0-0';
+    const [entries, position] = await this.call('recent', () =>
+      this.scripts.sseRecent(keys.log, keys.trimmed, Math.max(1, limit), this.options.historyMaxAgeMs),
+    );
+    // Redis keeps its streams across restarts: nothing there means no messages, or lost ones.
+    return { messages: this.decodeEntries(stream, entries.slice(0, Math.max(0, limit))).messages.reverse(), position: position || '0-0' };
   }
 
   isReady(): boolean {
@@ -503,14 +497,14 @@ export class RedisBroker implements Broker {
   private async readAfter(stream: string, afterId: string | null, limit: number): Promise<LogPage> {
     const keys = streamKeys(stream);
     const after = afterId === null ? null : parseId(afterId);
-    const [trimmed, entries] = await this.call('history', () =>
+    const [trimmed, entries, position] = await this.call('history', () =>
       this.scripts.sseHistory(keys.log, keys.trimmed, after ? formatId(after) : '', limit, this.options.historyMaxAgeMs),
     );
     // A gap only when something newer than the reader's id was trimmed: a reader whose id is
     // the newest trimmed one (or later) missed nothing.
     const gap = after !== null && trimmed !== '' && compareIdText(formatId(after), trimmed) < 0;
     const decoded = this.decodeEntries(stream, entries);
-    return { ...decoded, gap, lost: gap ? 'unknown' : 0, scanned: entries.length };
+    return { ...decoded, gap, lost: gap ? 'unknown' : 0, scanned: entries.length, position: position || '0-0' };
   }
 
   private decodeEntries(stream: string, entries: RawEntry[]): { messages: Message[]; lastScannedId: string | null } {
@@ -541,6 +535,7 @@ interface LogPage {
   messages: Message[];
   gap: boolean;
   lost: number | 'unknown';
+  position: string;
   /** Entries read, well-formed or not; a full page means there may be more. */
   scanned: number;
   lastScannedId: string | null;

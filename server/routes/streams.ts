@@ -49,21 +49,19 @@ export function streamRoutes(context: AppContext): Router {
 
   /** The page of a viewer coming back: what it missed after `after`, and whether some is gone. */
   const resumedPage = async (stream: string, after: string) => {
-    // Read first, as on a first visit. With nothing after `after`, the live stream picks up from
-    // there when some was lost (or it would tell of the same loss again under the page's notice)
-    // and when `after` is past it (a made-up link, whose id the browser would keep as seen).
-    const position = await broker.position(stream);
-    const { messages, gap } = await broker.history(stream, after, config.pageHistory);
+    const { messages, gap, position } = await broker.history(stream, after, config.pageHistory);
+    // With nothing after `after`, the live stream picks up from where the stream is when some was
+    // lost (or it would tell of the same loss again under the page's notice) and when `after` is
+    // past it (a made-up link, whose id the browser would keep as seen).
     const pastIt = position !== null && compareIdText(after, position) > 0;
     return { messages, gap, resumeAfter: messages.at(-1)?.id ?? (((gap || pastIt) && position) || after) };
   };
 
   /** A first visit: the latest messages, and where the live stream picks up after them. */
   const firstPage = async (stream: string) => {
-    // Read before the messages, so nothing posted in between is missed. With nothing retained the
-    // page resumes from there: from 0-0 it was told every aged-out message as missed.
-    const position = await broker.position(stream);
-    const messages = await broker.recent(stream, config.pageHistory);
+    // With nothing retained the page resumes from where the stream is, read with the messages so
+    // nothing posted in between is missed: from 0-0 it was told every aged-out message as missed.
+    const { messages, position } = await broker.recent(stream, config.pageHistory);
     return { messages, gap: false, resumeAfter: messages.at(-1)?.id ?? position ?? '0-0' };
   };
 

@@ -399,7 +399,6 @@ describe('one node: broker unavailable', function () {
     };
     broker.history = refuse;
     broker.recent = refuse;
-    broker.position = refuse;
     const node = await startTestNode({}, { broker });
     try {
       const expect503 = (response: request.Response, what: string) => {

@@ -4,8 +4,10 @@ export const HISTORY_LUA = String.raw`
 -- in one step so that no trim can fall between the two and hide a gap.
 -- KEYS[1] log   KEYS[2] newest trimmed id
 -- ARGV[1] after id ('' for everything retained)   ARGV[2] limit   ARGV[3] max age ms (0: none)
--- Returns { newest trimmed id or '', { {id, {field, value, ...}}, ... } } oldest first.
+-- Returns { newest trimmed id or '', { {id, {field, value, ...}}, ... } oldest first, position }
+-- where position is the newest entry's id, aged out or not ('' for an empty log with no trims).
 local trimmed = redis.call('GET', KEYS[2]) or ''
+local storedTrimmed = trimmed
 local after = ARGV[1]
 local from = '-'
 if after ~= '' then from = '(' .. after end
@@ -31,5 +33,11 @@ if maxAgeMs > 0 then
   end
 end
 
-return { trimmed, redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', tonumber(ARGV[2])) }
+-- Where the stream is, in the same step: trims keep the newest entry, so only a log lost another
+-- way (eviction, a failover onto a replica without it) is empty with a trimmed id left.
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local position = storedTrimmed
+if #newest > 0 then position = newest[1][1] end
+
+return { trimmed, redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', tonumber(ARGV[2])), position }
 `;

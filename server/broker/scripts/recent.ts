@@ -1,7 +1,9 @@
 // The recent script (Lua): the newest entries of a stream's log within the age limit.
 export const RECENT_LUA = String.raw`
--- The newest entries of a stream's log, newest first, leaving out those past the age limit.
--- KEYS[1] log   ARGV[1] limit   ARGV[2] max age ms (0: none)
+-- The newest entries of a stream's log, newest first, leaving out those past the age limit, and
+-- where the stream is (as the history script tells it), in one step.
+-- KEYS[1] log   KEYS[2] newest trimmed id   ARGV[1] limit   ARGV[2] max age ms (0: none)
+-- Returns { { {id, {field, value, ...}}, ... }, position or '' }
 local oldest = '-'
 local maxAgeMs = tonumber(ARGV[2])
 if maxAgeMs > 0 then
@@ -9,5 +11,10 @@ if maxAgeMs > 0 then
   local nowMs = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   oldest = string.format('%.0f', nowMs - maxAgeMs) .. '-0'
 end
-return redis.call('XREVRANGE', KEYS[1], '+', oldest, 'COUNT', tonumber(ARGV[1]))
+local entries = redis.call('XREVRANGE', KEYS[1], '+', oldest, 'COUNT', tonumber(ARGV[1]))
+local newest = entries
+if #newest == 0 then newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1) end
+local position = redis.call('GET', KEYS[2]) or ''
+if #newest > 0 then position = newest[1][1] end
+return { entries, position }
 `;
