@@ -21,7 +21,7 @@ export interface BrokerLogger {
 export interface ScriptCommands {
   ssePublish(log: string, trimmed: string, channel: string, body: string, historySize: number, slack: number, maxAgeMs: number): Promise<string>;
   sseHistory(log: string, trimmed: string, afterId: string, limit: number, maxAgeMs: number): Promise<[string, RawEntry[], string]>;
-  sseRecent(log: string, trimmed: string, limit: number, maxAgeMs: number): Promise<[RawEntry[], string]>;
+  sseRecent(log: string, limit: number, maxAgeMs: number): Promise<[RawEntry[], string]>;
 }
 
 /** What differs between a cluster and a single Redis; everything else is shared. */
@@ -51,7 +51,7 @@ export interface ConnectionEvents {
 function defineScripts(client: Cluster | Redis): ScriptCommands {
   client.defineCommand('ssePublish', { numberOfKeys: 2, lua: PUBLISH_LUA });
   client.defineCommand('sseHistory', { numberOfKeys: 2, lua: HISTORY_LUA });
-  client.defineCommand('sseRecent', { numberOfKeys: 2, lua: RECENT_LUA });
+  client.defineCommand('sseRecent', { numberOfKeys: 1, lua: RECENT_LUA });
   return client as unknown as ScriptCommands;
 }
 

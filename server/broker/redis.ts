@@ -246,11 +246,15 @@ export class RedisBroker implements Broker {
 
   async recent(stream: string, limit: number): Promise<RecentPage> {
     const keys = streamKeys(stream);
-    const [entries, position] = await this.call('recent', () =>
-      this.scripts.sseRecent(keys.log, keys.trimmed, Math.max(1, limit), this.options.historyMaxAgeMs),
+    const [entries, newest] = await this.call('recent', () =>
+      this.scripts.sseRecent(keys.log, Math.max(1, limit), this.options.historyMaxAgeMs),
     );
-    // Redis keeps its streams across restarts: nothing there means no messages, or lost ones.
-    return { messages: this.decodeEntries(stream, entries.slice(0, Math.max(0, limit))).messages.reverse(), position: position || '0-0' };
+    // Trims keep a log's newest entry, so only a log lost another way (eviction, a failover onto
+    // a replica without it) is empty with a trimmed id left. Read after the script, on its own: a
+    // post in between only trims ids older than the one it adds, which a reader resuming from the
+    // value read is still given. Redis keeps streams across restarts, so nothing at all is 0-0.
+    const position = newest || (await this.call('recent', () => this.connections.commands.get(keys.trimmed))) || '0-0';
+    return { messages: this.decodeEntries(stream, entries.slice(0, Math.max(0, limit))).messages.reverse(), position };
   }
 
   isReady(): boolean {

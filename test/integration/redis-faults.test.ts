@@ -3,6 +3,7 @@
 // promises: every acknowledged message reaches every subscriber, in order, once; a publish while
 // Redis is down fails fast with BrokerUnavailableError; readiness follows Redis.
 import assert from 'node:assert/strict';
+import calculateSlot from 'cluster-key-slot';
 import { randomUUID } from 'node:crypto';
 import { BrokerUnavailableError, type Broker, type Message } from '../../server/broker/broker.js';
 import { compareIdText } from '../../server/broker/ids.js';
@@ -67,6 +68,15 @@ async function publishUntilAcknowledged(publisher: Broker, stream: string, text:
 }
 
 /** A body the publish script would have stored, for writing entries behind the broker's back. */
+/** A fresh stream name whose keys live in the same cluster slot as `stream`'s. */
+function sameSlotStream(stream: string): string {
+  const slot = calculateSlot(streamKeys(stream).log);
+  for (let index = 0; ; index++) {
+    const candidate = `${stream}-neighbour-${index}`;
+    if (calculateSlot(streamKeys(candidate).log) === slot) return candidate;
+  }
+}
+
 const entryBody = (text: string) => JSON.stringify({ author: 'intruder', text, node: 'elsewhere', region: 'nowhere' });
 
 interface Scene {
@@ -441,6 +451,9 @@ describe('RedisBroker faults on a 3x2 Redis Cluster', function () {
         for (let i = 0; i < 3; i++) during.push((await publisher.publish(stream, { author: 'a', text: `during ${i}` })).id);
         const history = await publisher.history(stream, '0-0', 100);
         assert.deepEqual(history.messages.map((m) => m.id), [before.id, ...during]);
+        // The chat page of a stream nobody posted to yet, in the same slot: its read must not
+        // declare keys that do not exist (Redis would refuse it with TRYAGAIN).
+        assert.deepEqual(await publisher.recent(sameSlotStream(stream), 10), { messages: [], position: '0-0' });
       },
     });
     const after = await publishUntilAcknowledged(publisher, stream, 'after', 'the move');

@@ -1,9 +1,12 @@
 // The recent script (Lua): the newest entries of a stream's log within the age limit.
 export const RECENT_LUA = String.raw`
 -- The newest entries of a stream's log, newest first, leaving out those past the age limit, and
--- where the stream is (as the history script tells it), in one step.
--- KEYS[1] log   KEYS[2] newest trimmed id   ARGV[1] limit   ARGV[2] max age ms (0: none)
--- Returns { { {id, {field, value, ...}}, ... }, position or '' }
+-- the log's newest id, aged out or not ('' for an empty log), in one step.
+-- KEYS[1] log   ARGV[1] limit   ARGV[2] max age ms (0: none)
+-- Returns { { {id, {field, value, ...}}, ... }, newest id or '' }
+--
+-- One key only: while a slot migrates, Redis refuses (TRYAGAIN) a script declaring several keys
+-- when some are absent, and a stream nobody posted to yet has none.
 local oldest = '-'
 local maxAgeMs = tonumber(ARGV[2])
 if maxAgeMs > 0 then
@@ -14,7 +17,7 @@ end
 local entries = redis.call('XREVRANGE', KEYS[1], '+', oldest, 'COUNT', tonumber(ARGV[1]))
 local newest = entries
 if #newest == 0 then newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1) end
-local position = redis.call('GET', KEYS[2]) or ''
-if #newest > 0 then position = newest[1][1] end
-return { entries, position }
+local id = ''
+if #newest > 0 then id = newest[1][1] end
+return { entries, id }
 `;
