@@ -183,12 +183,13 @@ export class Hub {
         if (viewer.connection.backlogBytes > this.options.replayBacklogBytes) await viewer.connection.drain();
         viewer.connection.send(encodeMessage(message, viewer.format));
       }
-      const last = page.messages.at(-1);
-      if (!last) break;
-      after = last.id;
-      if (page.messages.length < REPLAY_PAGE) break;
+      // Paged on the entries read, not on the messages: entries it could not decode (written
+      // behind the broker's back) made a page look short, or empty, and ended the replay there.
+      if (page.readThrough === null) break;
+      after = page.readThrough;
+      if (!page.more) break;
     }
-    // Nothing sent: `after` is still the viewer's own id.
+    // Nothing read past the viewer's id: `after` is still its own.
     if (ahead && after === lastEventId) {
       // An id this stream never reached (another deployment's, a clock that stepped back): as a
       // mark it would hold back every live message until one passed it. The viewer is told its

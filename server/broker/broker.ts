@@ -34,6 +34,13 @@ export interface HistoryPage {
   lost: number | 'unknown';
   /** Where the stream was at this read (see RecentPage). */
   position: string | null;
+  /**
+   * The id of the last log entry this read went through, including any it could not decode and
+   * left out of `messages` (null if none): where the next page starts.
+   */
+  readThrough: string | null;
+  /** The read stopped at `limit` entries: the log may hold more after `readThrough`. */
+  more: boolean;
 }
 
 export interface RecentPage {

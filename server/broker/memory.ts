@@ -87,7 +87,7 @@ export class MemoryBroker implements Broker {
 
   async history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage> {
     const state = this.streams.get(stream);
-    if (!state) return { messages: [], gap: false, lost: 0, position: null };
+    if (!state) return { messages: [], gap: false, lost: 0, position: null, readThrough: null, more: false };
     this.trim(state);
     const after = afterId === null ? null : parseId(afterId);
     // Binary search: the first retained message with an id greater than `after`.
@@ -101,11 +101,14 @@ export class MemoryBroker implements Broker {
     const gap = after !== null && state.lastTrimmedId !== null && compareIds(after, state.lastTrimmedId) < 0;
     // A reader starting from 0-0 missed everything trimmed; otherwise we cannot tell how much.
     const fromStart = after !== null && after.ms === 0 && after.seq === 0;
+    const messages = state.messages.slice(low, low + limit);
     return {
-      messages: state.messages.slice(low, low + limit),
+      messages,
       gap,
       lost: gap ? (fromStart ? state.trimmed : 'unknown') : 0,
       position: positionOf(state),
+      readThrough: messages.at(-1)?.id ?? null,
+      more: low + limit < state.messages.length,
     };
   }
 

@@ -240,8 +240,16 @@ export class RedisBroker implements Broker {
   }
 
   async history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage> {
-    const page = await this.readAfter(stream, afterId, Math.max(1, limit));
-    return { messages: page.messages.slice(0, Math.max(0, limit)), gap: page.gap, lost: page.lost, position: page.position };
+    const read = Math.max(1, limit);
+    const page = await this.readAfter(stream, afterId, read);
+    return {
+      messages: page.messages.slice(0, Math.max(0, limit)),
+      gap: page.gap,
+      lost: page.lost,
+      position: page.position,
+      readThrough: page.lastScannedId,
+      more: page.scanned >= read,
+    };
   }
 
   async recent(stream: string, limit: number): Promise<RecentPage> {

@@ -189,8 +189,11 @@ for (const flavour of flavours) {
       const ids = published.map((message) => message.id);
       assert.deepEqual((await broker.history(stream, null, 100)).messages, published);
       assert.deepEqual((await broker.history(stream, ids[3]!, 100)).messages.map((m) => m.id), ids.slice(4));
-      assert.deepEqual((await broker.history(stream, ids[3]!, 2)).messages.map((m) => m.id), ids.slice(4, 6));
-      assert.deepEqual(await broker.history(stream, ids[9]!, 100), { messages: [], gap: false, lost: 0, position: ids[9] });
+      const two = await broker.history(stream, ids[3]!, 2);
+      assert.deepEqual({ ids: two.messages.map((m) => m.id), readThrough: two.readThrough, more: two.more }, { ids: ids.slice(4, 6), readThrough: ids[5], more: true });
+      const rest = await broker.history(stream, ids[5]!, 100);
+      assert.deepEqual({ readThrough: rest.readThrough, more: rest.more }, { readThrough: ids[9], more: false });
+      assert.deepEqual(await broker.history(stream, ids[9]!, 100), { messages: [], gap: false, lost: 0, position: ids[9], readThrough: null, more: false });
       // (A stream's position before any message differs by broker: see "tells where a stream is".)
       const { messages, gap, lost } = await broker.history(streamName(), null, 100);
       assert.deepEqual({ messages, gap, lost }, { messages: [], gap: false, lost: 0 });

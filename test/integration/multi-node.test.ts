@@ -138,6 +138,21 @@ describe('many nodes over a Redis Cluster', function () {
     assert.deepEqual(JSON.parse(resumed.events[0]!.data), { lost: 'unknown' });
   });
 
+  it('replays past a full page of log entries it cannot decode, to the messages after them', async () => {
+    // Entries written behind the broker's back (another tool, another version) are left out; a
+    // replay that paged on the messages it kept saw an empty page there and stopped.
+    const [a, b] = nodes;
+    const seen = await postOk(a!, 'odd-log', 'seen');
+    const keys = streamKeys('odd-log');
+    const master = await cluster.masterFor(keys.log);
+    const writeOdd = "for i = 1, 1000 do redis.call('XADD', KEYS[1], '*', 'm', 'not json') end return 1";
+    await command(master.port, ['EVAL', writeOdd, '1', keys.log], 5000);
+    const missed = await postOk(a!, 'odd-log', 'after the odd ones');
+    const resumed = await open(b!, '/streams/odd-log/events', { 'Last-Event-ID': seen });
+    await resumed.messages(1);
+    assert.deepEqual(resumed.events.map((event) => event.event ?? event.id), [missed]);
+  });
+
   it('replays everything the log retains to a viewer resuming from the start, past HISTORY_SIZE', async () => {
     // Redis trims in steps (HISTORY_SIZE plus up to 10%), so the log can hold more than
     // HISTORY_SIZE; a replay cut at HISTORY_SIZE lost the newest of them with no reset.
