@@ -58,6 +58,12 @@
 
   // ---------- resume where this browser left off ----------
 
+  /** The newest id this browser showed in this stream, when what is stored is one. */
+  function storedShownId() {
+    const stored = store.get(lastIdKey(stream));
+    return stored && ID_PATTERN.test(stored) ? stored : null;
+  }
+
   /**
    * The page renders the latest history. If this browser last showed a message older than the
    * first one rendered (or, with none rendered, older than where the stream is), messages in
@@ -77,13 +83,13 @@
       // Up to where this page resumes, every message is on it or no longer kept, and the page said
       // so: with none rendered, a reload would otherwise come back here to say it again.
       const mark = chat.dataset.resumeAfter;
-      const seen = store.get(lastIdKey(stream));
-      if (mark && ID_PATTERN.test(mark) && (!seen || !ID_PATTERN.test(seen) || compareIds(mark, seen) > 0)) store.set(lastIdKey(stream), mark);
+      const seen = storedShownId();
+      if (mark && ID_PATTERN.test(mark) && (!seen || compareIds(mark, seen) > 0)) store.set(lastIdKey(stream), mark);
       return false;
     }
-    const stored = store.get(lastIdKey(stream));
+    const stored = storedShownId();
     const mark = list.querySelector('li.msg')?.dataset.id ?? chat.dataset.resumeAfter;
-    if (!stored || !ID_PATTERN.test(stored) || !mark || compareIds(stored, mark) >= 0) return false;
+    if (!stored || !mark || compareIds(stored, mark) >= 0) return false;
     list.removeAttribute('hx-sse:connect');
     location.replace(`${location.pathname}?lastEventId=${encodeURIComponent(stored)}`);
     return true;
@@ -94,10 +100,9 @@
   // ---------- messages: local time, own, grouping, de-duplication ----------
 
   let myName = '';
-  // A stored value that is no id (another version's, edited by hand) would compare equal to every
-  // id and block remembering for good.
-  const storedShown = store.get(lastIdKey(stream));
-  let lastShownId = storedShown && ID_PATTERN.test(storedShown) ? storedShown : '';
+  // Not a stored value that is no id (another version's, edited by hand): it would compare equal
+  // to every id and block remembering for good.
+  let lastShownId = storedShownId() ?? '';
 
   const timeOf = (item) => Date.parse(item.querySelector('time')?.getAttribute('datetime') ?? '');
 

@@ -1,7 +1,7 @@
 // One stream as a resource: its chat page, its event stream, its messages (post and history).
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { compareIdText } from '../broker/ids.js';
+import { isPast } from '../broker/ids.js';
 import { apiError, asApiError, asRequestError, type ApiError } from '../errors.js';
 import { openEventStream, parseEventStreamRequest } from './events.js';
 import { messageSchema, parseHistoryQuery, parseLastEventId, parseMessageInput, parseStreamName } from '../validation.js';
@@ -53,7 +53,7 @@ export function streamRoutes(context: AppContext): Router {
     // With nothing after `after`, the live stream picks up from where the stream is when some was
     // lost (or it would tell of the same loss again under the page's notice) and when `after` is
     // past it (a made-up link, whose id the browser would keep as seen).
-    const pastIt = position !== null && compareIdText(after, position) > 0;
+    const pastIt = isPast(after, position, Date.now());
     return { messages, gap, resumeAfter: messages.at(-1)?.id ?? (((gap || pastIt) && position) || after) };
   };
 

@@ -7,7 +7,6 @@ export const HISTORY_LUA = String.raw`
 -- Returns { newest trimmed id or '', { {id, {field, value, ...}}, ... } oldest first, position }
 -- where position is the newest entry's id, aged out or not ('' for an empty log with no trims).
 local trimmed = redis.call('GET', KEYS[2]) or ''
-local storedTrimmed = trimmed
 local after = ARGV[1]
 local from = '-'
 if after ~= '' then from = '(' .. after end
@@ -34,9 +33,10 @@ if maxAgeMs > 0 then
 end
 
 -- Where the stream is, in the same step: trims keep the newest entry, so only a log lost another
--- way (eviction, a failover onto a replica without it) is empty with a trimmed id left.
+-- way (eviction, a failover onto a replica without it) is empty with a trimmed id left (which the
+-- age limit above leaves as stored: it changes it only in a log with entries).
 local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local position = storedTrimmed
+local position = trimmed
 if #newest > 0 then position = newest[1][1] end
 
 return { trimmed, redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', tonumber(ARGV[2])), position }
