@@ -38,7 +38,12 @@ describe('e2e: the chat page on one node', function () {
   const noProblems = (...expected: RegExp[]) => assertNoProblems(contexts, ...expected);
 
   before(async () => {
-    [browser, node] = await Promise.all([launchBrowser(), startTestNode()]);
+    const [launched, started] = await Promise.allSettled([launchBrowser(), startTestNode()]);
+    // Keep whichever started, so `after` closes it when the other failed: a node left listening
+    // kept mocha from ever exiting when Chromium could not start.
+    if (launched.status === 'fulfilled') browser = launched.value;
+    if (started.status === 'fulfilled') node = started.value;
+    for (const result of [launched, started]) if (result.status === 'rejected') throw result.reason;
   });
   afterEach(async () => {
     await Promise.all(contexts.map((watched) => watched.close()));

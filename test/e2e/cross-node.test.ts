@@ -52,7 +52,12 @@ describe('e2e: two nodes over a Redis Cluster', function () {
   const noProblems = (...expected: RegExp[]) => assertNoProblems(contexts, ...expected);
 
   before(async function () {
-    [browser, cluster] = await Promise.all([launchBrowser(), startRedisCluster()]);
+    const [launched, clustered] = await Promise.allSettled([launchBrowser(), startRedisCluster()]);
+    // Keep whichever started, so `after` stops it when the other failed: a cluster left running
+    // kept mocha from ever exiting when Chromium could not start.
+    if (launched.status === 'fulfilled') browser = launched.value;
+    if (clustered.status === 'fulfilled') cluster = clustered.value;
+    for (const result of [launched, clustered]) if (result.status === 'rejected') throw result.reason;
     const started = await Promise.allSettled([startNode('e2e-eu', 'eu-west'), startNode('e2e-us', 'us-east')]);
     // Keep whichever started, so `after` stops it even when the other failed.
     if (started[0].status === 'fulfilled') eu = started[0].value;
