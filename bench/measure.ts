@@ -4,7 +4,7 @@
 // names carry their units, so the report can divide any of them sse-chat / peer.
 import type { LoadGenerator } from './loadgen/loadgen.js';
 import { nowUs, type ConnectSpec, type PublishPlan } from './loadgen/protocol.js';
-import { cpuSeconds, machineTimes, rssBytes } from './procstat.js';
+import { cpuSeconds, machineTimes, rssBytes, runQueueWaitSeconds } from './procstat.js';
 import type { RunningServer } from './targets.js';
 
 export type Figures = Record<string, number>;
@@ -44,6 +44,7 @@ export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], s
   const rssBefore = rssBytes(pids);
   const cpuBefore = cpuSeconds(pids);
   const loadgenCpuBefore = cpuSeconds(loadgenPids);
+  const waitBefore = runQueueWaitSeconds(pids);
   const machineBefore = machineTimes();
   // Handshakes in flight stay under the servers' listen backlog (511), so no SYN is dropped and
   // retried a second later: setup time measures the server, not the kernel's retry timer.
@@ -51,6 +52,7 @@ export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], s
   // CPU is read right after the last connection is up; memory after a settle.
   const setupCpu = cpuSeconds(pids) - cpuBefore;
   const loadgenSetupCpu = cpuSeconds(loadgenPids) - loadgenCpuBefore;
+  const setupWait = runQueueWaitSeconds(pids) - waitBefore;
   const machineAfter = machineTimes();
   const otherSetupCpu = Math.max(0, machineAfter.busy - machineBefore.busy - setupCpu - loadgenSetupCpu);
   const setupS = Math.max(0.001, summary.setupMs / 1000);
@@ -70,6 +72,7 @@ export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], s
     loadgen_setup_cpu_us_per_conn: round((loadgenSetupCpu * 1e6) / established),
     setup_other_cpu_pct: round((100 * otherSetupCpu) / setupS),
     setup_steal_pct: round((100 * (machineAfter.steal - machineBefore.steal)) / setupS),
+    setup_server_wait_ms: round(setupWait * 1000),
   };
 }
 
@@ -85,8 +88,11 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
   const serverPids = ctx.server.pids();
   const loadgenPids = ctx.loadgen.pids();
   await ctx.loadgen.reset();
+  const subscriberPids = ctx.loadgen.subscriberPids();
   const serverCpuBefore = cpuSeconds(serverPids);
   const loadgenCpuBefore = cpuSeconds(loadgenPids);
+  const serverWaitBefore = runQueueWaitSeconds(serverPids);
+  const subscriberWaitBefore = runQueueWaitSeconds(subscriberPids);
   const sharedPids = ctx.sharedPids();
   const sharedCpuBefore = cpuSeconds(sharedPids);
   const machineBefore = machineTimes();
@@ -99,6 +105,10 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
   const endUs = nowUs();
   const serverCpu = cpuSeconds(serverPids) - serverCpuBefore;
   const loadgenCpu = cpuSeconds(loadgenPids) - loadgenCpuBefore;
+  // The latency tail's other source: time the server, or the subscriber reading its sockets, was
+  // ready but its core was running something else (helper threads, other processes, a stolen core).
+  const serverWait = runQueueWaitSeconds(serverPids) - serverWaitBefore;
+  const subscriberWait = runQueueWaitSeconds(subscriberPids) - subscriberWaitBefore;
   // Whatever else ran on the machine meanwhile (other test suites, the orchestrator, kernel
   // threads): latency and throughput are only as good as this is small.
   const sharedCpu = cpuSeconds(sharedPids) - sharedCpuBefore;
@@ -149,6 +159,8 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
     publisher_max_lag_ms: round(published.maxLagMs),
     other_cpu_pct: round((100 * otherCpu) / wallS),
     steal_pct: round((100 * stealCpu) / wallS),
+    server_wait_ms: round(serverWait * 1000),
+    subscriber_wait_ms: round(subscriberWait * 1000),
   };
   if (sharedPids.length) {
     figures.redis_cpu_s = round(sharedCpu);

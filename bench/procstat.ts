@@ -53,6 +53,26 @@ export function cpuSeconds(pids: number[]): number {
   return total;
 }
 
+/**
+ * Seconds the processes' main threads spent ready to run while their core ran something else
+ * (the run-queue delay, field 2 of /proc/PID/schedstat), summed over `pids`. A server pinned to
+ * one core waits there for its own helper threads (V8's compiler and GC) and for whatever else
+ * the machine schedules on that core; each millisecond of it is a millisecond of latency for the
+ * messages in flight, whatever the server's own speed.
+ */
+export function runQueueWaitSeconds(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/schedstat`, 'latin1').trim().split(' ');
+      total += Number(fields[1] ?? 0) / 1e9;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
 /** VmRSS in bytes, summed over `pids`. */
 export function rssBytes(pids: number[]): number {
   let total = 0;

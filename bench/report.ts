@@ -21,6 +21,7 @@ const ORDER = [
   'loadgen_setup_cpu_us_per_conn',
   'setup_other_cpu_pct',
   'setup_steal_pct',
+  'setup_server_wait_ms',
   'server_rss_mb',
   'rss_per_conn_kb',
   'rate_msgs_per_s',
@@ -57,6 +58,8 @@ const ORDER = [
   'publisher_max_lag_ms',
   'other_cpu_pct',
   'steal_pct',
+  'server_wait_ms',
+  'subscriber_wait_ms',
 ];
 
 const PEERS = ['nchan', 'naive', 'raw-net'] as const;

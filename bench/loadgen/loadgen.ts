@@ -94,7 +94,12 @@ export class LoadGenerator {
   }
 
   pids(): number[] {
-    return [...this.subscribers.map((worker) => worker.pid), this.publisher.pid];
+    return [...this.subscriberPids(), this.publisher.pid];
+  }
+
+  /** The processes that read the viewers' sockets: a delay of theirs is latency as measured. */
+  subscriberPids(): number[] {
+    return this.subscribers.map((worker) => worker.pid);
   }
 
   /** Spreads the connections round-robin over the workers; each opens its share concurrently. */

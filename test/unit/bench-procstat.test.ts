@@ -1,0 +1,31 @@
+// The benchmark's server_wait_ms and subscriber_wait_ms say how long a process was ready to run
+// while its core ran something else; they explain a latency tail only if they are that time and
+// not the time it ran. Three busy processes on one core make the difference plain: each runs about
+// a third of the time and waits about two thirds.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { runQueueWaitSeconds } from '../../bench/procstat.js';
+
+const BUSY_MS = 600;
+
+describe('bench: run-queue wait from /proc', () => {
+  const children: ChildProcess[] = [];
+  after(() => {
+    for (const child of children) child.kill('SIGKILL');
+  });
+
+  it('counts the time a process waited for its core, not the time it ran', async function () {
+    this.timeout(10_000);
+    // Pinned to one core, so at most one of them runs at any moment.
+    for (let i = 0; i < 3; i++) children.push(spawn('taskset', ['-c', '0', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
+    await Promise.all(children.map((child) => once(child, 'spawn')));
+    const pids = children.map((child) => child.pid!);
+    const before = pids.map((pid) => runQueueWaitSeconds([pid]));
+    await new Promise((resolve) => setTimeout(resolve, BUSY_MS));
+    const waited = pids.map((pid, i) => runQueueWaitSeconds([pid]) - before[i]!);
+    // Each ran for at most a third of the window (well under 0.3 of it) and waited for the rest.
+    for (const seconds of waited) assert.ok(seconds > (BUSY_MS / 1000) * 0.4, `waited ${seconds} s of ${BUSY_MS} ms`);
+    assert.equal(runQueueWaitSeconds([2 ** 22 + 1]), 0, 'a process that is gone counts as 0');
+  });
+});
