@@ -5,9 +5,16 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { runQueueWaitSeconds } from '../../bench/procstat.js';
 
 const BUSY_MS = 600;
+
+/** The first CPU this process may run on (a container may not allow CPU 0). */
+function firstAllowedCpu(): string {
+  const list = /Cpus_allowed_list:\s*(\d+)/.exec(readFileSync('/proc/self/status', 'latin1'));
+  return list?.[1] ?? '0';
+}
 
 describe('bench: run-queue wait from /proc', () => {
   const children: ChildProcess[] = [];
@@ -18,7 +25,8 @@ describe('bench: run-queue wait from /proc', () => {
   it('counts the time a process waited for its core, not the time it ran', async function () {
     this.timeout(10_000);
     // Pinned to one core, so at most one of them runs at any moment.
-    for (let i = 0; i < 3; i++) children.push(spawn('taskset', ['-c', '0', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
+    const cpu = firstAllowedCpu();
+    for (let i = 0; i < 3; i++) children.push(spawn('taskset', ['-c', cpu, 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
     await Promise.all(children.map((child) => once(child, 'spawn')));
     const pids = children.map((child) => child.pid!);
     const before = pids.map((pid) => runQueueWaitSeconds([pid]));
