@@ -37,21 +37,22 @@ describe('e2e: the chat page on one node', function () {
   };
   const noProblems = (...expected: RegExp[]) => assertNoProblems(contexts, ...expected);
 
+  // What `before` starts, settled: `after` waits for it, so that a start that failed or outlasted
+  // the hook is still stopped (a node left listening kept mocha from ever exiting).
+  let starting: Promise<unknown> = Promise.resolve();
+
   before(async () => {
-    const [launched, started] = await Promise.allSettled([launchBrowser(), startTestNode()]);
-    // Keep whichever started, so `after` closes it when the other failed: a node left listening
-    // kept mocha from ever exiting when Chromium could not start.
-    if (launched.status === 'fulfilled') browser = launched.value;
-    if (started.status === 'fulfilled') node = started.value;
-    for (const result of [launched, started]) if (result.status === 'rejected') throw result.reason;
+    const steps = [launchBrowser().then((started) => (browser = started)), startTestNode().then((started) => (node = started))];
+    starting = Promise.allSettled(steps);
+    await Promise.all(steps);
   });
   afterEach(async () => {
     await Promise.all(contexts.map((watched) => watched.close()));
     contexts = [];
   });
   after(async () => {
-    await browser?.close();
-    await node?.close();
+    await starting;
+    await Promise.allSettled([browser?.close(), node?.close()]);
   });
 
   it('a message sent in one context appears in another, with author and local time; own marked', async () => {

@@ -51,26 +51,25 @@ describe('e2e: two nodes over a Redis Cluster', function () {
   };
   const noProblems = (...expected: RegExp[]) => assertNoProblems(contexts, ...expected);
 
+  // What `before` starts, settled: `after` waits for it, so that a start that failed or outlasted
+  // the hook is still stopped (a cluster left running kept mocha from ever exiting).
+  let starting: Promise<unknown> = Promise.resolve();
+
   before(async function () {
-    const [launched, clustered] = await Promise.allSettled([launchBrowser(), startRedisCluster()]);
-    // Keep whichever started, so `after` stops it when the other failed: a cluster left running
-    // kept mocha from ever exiting when Chromium could not start.
-    if (launched.status === 'fulfilled') browser = launched.value;
-    if (clustered.status === 'fulfilled') cluster = clustered.value;
-    for (const result of [launched, clustered]) if (result.status === 'rejected') throw result.reason;
-    const started = await Promise.allSettled([startNode('e2e-eu', 'eu-west'), startNode('e2e-us', 'us-east')]);
-    // Keep whichever started, so `after` stops it even when the other failed.
-    if (started[0].status === 'fulfilled') eu = started[0].value;
-    if (started[1].status === 'fulfilled') us = started[1].value;
-    for (const result of started) if (result.status === 'rejected') throw result.reason;
+    const base = [launchBrowser().then((started) => (browser = started)), startRedisCluster().then((started) => (cluster = started))];
+    starting = Promise.allSettled(base);
+    await Promise.all(base);
+    const nodes = [startNode('e2e-eu', 'eu-west').then((started) => (eu = started)), startNode('e2e-us', 'us-east').then((started) => (us = started))];
+    starting = Promise.allSettled([...base, ...nodes]);
+    await Promise.all(nodes);
   });
   afterEach(async () => {
     await Promise.all(contexts.map((watched) => watched.close()));
     contexts = [];
   });
   after(async function () {
-    await browser?.close();
-    await Promise.all([eu?.stop(3000), us?.stop(3000)]);
+    await starting;
+    await Promise.allSettled([browser?.close(), eu?.stop(3000), us?.stop(3000)]);
     await cluster?.stop();
   });
 

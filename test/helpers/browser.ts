@@ -23,6 +23,8 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
+    // Within the tests' 20 s hook, so that a launch that hangs fails there rather than after it.
+    timeout: 15_000,
     args: [
       '--headless',
       '--no-sandbox',

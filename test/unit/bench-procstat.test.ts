@@ -26,7 +26,9 @@ describe('bench: run-queue wait from /proc', () => {
     this.timeout(10_000);
     // Pinned to one core, so at most one of them runs at any moment.
     const cpu = firstAllowedCpu();
-    for (let i = 0; i < 3; i++) children.push(spawn('taskset', ['-c', cpu, 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
+    // Each loop ends with its parent (taskset execs sh, so that is mocha): a run killed before
+    // `after` must not leave them spinning on the core the bench pins its servers to.
+    for (let i = 0; i < 3; i++) children.push(spawn('taskset', ['-c', cpu, 'sh', '-c', 'while kill -0 $PPID 2>/dev/null; do :; done'], { stdio: 'ignore' }));
     await Promise.all(children.map((child) => once(child, 'spawn')));
     const pids = children.map((child) => child.pid!);
     const before = pids.map((pid) => runQueueWaitSeconds([pid]));
