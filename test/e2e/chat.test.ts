@@ -19,6 +19,7 @@ import {
   screenshot,
   sendAtOnce,
   sendFromForm,
+  waitForClearedBox,
   waitForStatus,
   waitForTexts,
   type WatchedContext,
@@ -95,7 +96,7 @@ describe('e2e: the chat page on one node', function () {
     assert.equal(await page.locator('#messages li.msg').count(), 0);
     await box.press('Enter');
     await waitForTexts(page, ['first line\nsecond line']);
-    assert.equal(await box.inputValue(), '');
+    await waitForClearedBox(page);
     // Shown as two lines, not one.
     const height = await page.locator('#messages li.msg .msg-text').evaluate((element) => element.getBoundingClientRect().height);
     const lineHeight = await page.locator('#messages li.msg .msg-text').evaluate((element) => parseFloat(getComputedStyle(element).lineHeight));

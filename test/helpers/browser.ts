@@ -122,7 +122,15 @@ export async function sendFromForm(page: Page, author: string, text: string): Pr
   if ((await name.inputValue()) !== author) await name.fill(author);
   await page.locator('#text').fill(text);
   await page.locator('#text').press('Enter');
-  await page.waitForFunction(() => (document.getElementById('text') as HTMLTextAreaElement | null)?.value === '');
+  await waitForClearedBox(page);
+}
+
+/**
+ * Waits for the post form's box to be emptied, which the page does once the server took the post.
+ * The message's own frame may arrive first: the node writes frames before the poster's 201.
+ */
+export function waitForClearedBox(page: Page, timeoutMs = 8_000): Promise<unknown> {
+  return page.waitForFunction(() => (document.getElementById('text') as HTMLTextAreaElement | null)?.value === '', undefined, { timeout: timeoutMs });
 }
 
 /**
