@@ -1,5 +1,5 @@
-// CPU time and resident memory of processes, read from /proc, so the figures hold however busy
-// the rest of the machine is. A server is a process tree (nginx: master and worker).
+// CPU time, run-queue wait and resident memory of processes, read from /proc, so the figures hold
+// however busy the rest of the machine is. A server is a process tree (nginx: master and worker).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -11,19 +11,32 @@ interface StatFields {
   cpuSeconds: number;
 }
 
-function readStat(pid: number): StatFields | null {
+/** The text of /proc/PID/<name>, or null once the process is gone. */
+function procFile(pid: number, name: string): string | null {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // The command name (field 2) may hold spaces; the fields after it start past the last ')'.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
-    return {
-      ppid: Number(fields[1]),
-      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,
-    };
+    return readFileSync(`/proc/${pid}/${name}`, 'latin1');
   } catch {
     return null;
   }
+}
+
+/** `value` summed over `pids`; a process that is gone gives 0. */
+function sumOver(pids: number[], value: (pid: number) => number): number {
+  let total = 0;
+  for (const pid of pids) total += value(pid);
+  return total;
+}
+
+function readStat(pid: number): StatFields | null {
+  const text = procFile(pid, 'stat');
+  if (text === null) return null;
+  // The command name (field 2) may hold spaces; the fields after it start past the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+  return {
+    ppid: Number(fields[1]),
+    cpuSeconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,
+  };
 }
 
 /** `pid` and all its descendants that are alive now. */
@@ -48,9 +61,7 @@ export function processTree(pid: number): number[] {
 
 /** utime + stime in seconds, summed over `pids` (processes that are gone count as 0). */
 export function cpuSeconds(pids: number[]): number {
-  let total = 0;
-  for (const pid of pids) total += readStat(pid)?.cpuSeconds ?? 0;
-  return total;
+  return sumOver(pids, (pid) => readStat(pid)?.cpuSeconds ?? 0);
 }
 
 /**
@@ -61,30 +72,12 @@ export function cpuSeconds(pids: number[]): number {
  * messages in flight, whatever the server's own speed.
  */
 export function runQueueWaitSeconds(pids: number[]): number {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/schedstat`, 'latin1').trim().split(' ');
-      total += Number(fields[1] ?? 0) / 1e9;
-    } catch {
-      // gone
-    }
-  }
-  return total;
+  return sumOver(pids, (pid) => Number(procFile(pid, 'schedstat')?.trim().split(' ')[1] ?? 0) / 1e9);
 }
 
 /** VmRSS in bytes, summed over `pids`. */
 export function rssBytes(pids: number[]): number {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-      total += Number(match?.[1] ?? 0) * 1024;
-    } catch {
-      // gone
-    }
-  }
-  return total;
+  return sumOver(pids, (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(procFile(pid, 'status') ?? '')?.[1] ?? 0) * 1024);
 }
 
 export interface MachineTimes {
