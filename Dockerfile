@@ -2,7 +2,10 @@
 # Build stage: compile TypeScript with the dev dependencies, then keep only production ones.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
+# node-gyp builds the event loop's scheduling hint (server/native) during npm ci.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+COPY server/native ./server/native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY server ./server
@@ -17,6 +20,8 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist/server ./dist/server
+# Empty where the hint could not be built; the server then runs without it.
+COPY --from=build --chown=node:node /app/server/native/build/Release ./server/native/build/Release
 COPY --chown=node:node public ./public
 USER node
 EXPOSE 3000

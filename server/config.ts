@@ -46,6 +46,10 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8000),
   KEEP_ALIVE_TIMEOUT_MS: int(1000, 3_600_000).default(5000),
   TRUST_PROXY_HOPS: int(0, 10).default(0),
+  // The kernel takes 100 us to 100 ms; 0 keeps its default.
+  EVENT_LOOP_SLICE_US: int(0, 100_000)
+    .refine((us) => us === 0 || us >= 100, '0 (the kernel default) or 100 to 100000')
+    .default(100),
   REDIS_CLUSTER_NODES: hostPortList.optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -79,6 +83,8 @@ export interface Config {
   keepAliveTimeoutMs: number;
   /** Proxies in front of the node whose X-Forwarded-For is believed (rate limits key on the client). */
   trustProxyHops: number;
+  /** The event loop's scheduling slice on Linux 6.12+ (native/scheduler.ts); 0 keeps the kernel's. */
+  eventLoopSliceUs: number;
   redis: { kind: 'cluster'; nodes: { host: string; port: number }[] } | { kind: 'single'; url: string } | null;
   logLevel: string;
 }
@@ -117,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     trustProxyHops: e.TRUST_PROXY_HOPS,
+    eventLoopSliceUs: e.EVENT_LOOP_SLICE_US,
     redis: e.REDIS_CLUSTER_NODES
       ? { kind: 'cluster' as const, nodes: e.REDIS_CLUSTER_NODES }
       : e.REDIS_URL

@@ -1,6 +1,8 @@
-// Process entry: read the config, start the node, stop it on SIGTERM/SIGINT. Nothing else.
+// Process entry: read the config, set the event loop's scheduling hint, start the node, stop it
+// on SIGTERM/SIGINT. Nothing else.
 import { ConfigError, describeConfig, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { setEventLoopSlice } from './native/scheduler.js';
 import { startNode } from './node.js';
 
 let config;
@@ -14,6 +16,10 @@ try {
 
 const logger = createLogger(config.logLevel);
 logger.info({ config: describeConfig(config) }, 'starting');
+// Here, on the main thread: the slice is the calling thread's.
+const slice = setEventLoopSlice(config.eventLoopSliceUs);
+if (slice.kind === 'unavailable') logger.warn({ reason: slice.reason }, 'event loop slice not set');
+else logger.info({ slice }, 'event loop slice');
 const node = await startNode(config, logger);
 logger.info({ url: node.url, node: config.nodeId, region: config.region, broker: node.broker.kind }, 'listening');
 

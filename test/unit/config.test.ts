@@ -10,6 +10,7 @@ describe('config', () => {
     assert.equal(config.maxBodyBytes, 16 * 1024);
     assert.equal(config.keepAliveTimeoutMs, 5000);
     assert.equal(config.redis, null);
+    assert.equal(config.eventLoopSliceUs, 100);
     assert.ok(Object.isFrozen(config));
   });
 
@@ -32,6 +33,9 @@ describe('config', () => {
     // Below Node's socket high-water mark a replay would wait for a 'drain' that never comes.
     assert.throws(() => loadConfig({ SLOW_CLIENT_BYTES: '8192' }), /SLOW_CLIENT_BYTES/);
     assert.equal(loadConfig({ SLOW_CLIENT_BYTES: '65536' }).slowClientBytes, 65536);
+    // The kernel would clamp 50 us up to 100 without a word.
+    assert.throws(() => loadConfig({ EVENT_LOOP_SLICE_US: '50' }), /EVENT_LOOP_SLICE_US/);
+    assert.equal(loadConfig({ EVENT_LOOP_SLICE_US: '0' }).eventLoopSliceUs, 0);
   });
 
   it('masks the Redis password when printed', () => {

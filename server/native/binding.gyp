@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "scheduler",
+      "sources": ["scheduler.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    }
+  ]
+}
