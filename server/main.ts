@@ -19,6 +19,7 @@ logger.info({ config: describeConfig(config) }, 'starting');
 // Here, on the main thread: the slice is the calling thread's.
 const slice = setEventLoopSlice(config.eventLoopSliceUs);
 if (slice.kind === 'unavailable') logger.warn({ reason: slice.reason }, 'event loop slice not set');
+else if (slice.kind === 'unsupported') logger.info({ reason: slice.reason }, 'event loop slice not set');
 else logger.info({ slice }, 'event loop slice');
 const node = await startNode(config, logger);
 logger.info({ url: node.url, node: config.nodeId, region: config.region, broker: node.broker.kind }, 'listening');

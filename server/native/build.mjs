@@ -1,7 +1,6 @@
-// npm's install step: builds the event loop's scheduling hint (scheduler.c) with node-gyp, against
-// the headers of the Node that runs it, so nothing is downloaded. The hint is optional: where it
-// cannot be built (not Linux, no C compiler, no python3 for node-gyp) the server runs without it
-// and says so at start; the install goes on either way.
+// npm's install step: builds scheduler.c with node-gyp against the headers of the Node that runs
+// it, so nothing is downloaded. Optional: wherever it cannot be built, the install goes on and the
+// node runs without it (and says why at start).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,7 +11,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const release = join(here, 'build', 'Release');
 
 function skip(reason) {
-  mkdirSync(release, { recursive: true });
+  try {
+    mkdirSync(release, { recursive: true });
+  } catch {
+    // A read-only checkout: nothing to copy from it either.
+  }
   console.warn(`sse-chat: the event loop's scheduling hint is not built (${reason}); the server runs without it`);
   process.exit(0);
 }
@@ -20,5 +23,7 @@ function skip(reason) {
 if (process.platform !== 'linux') skip('it is for Linux only');
 const nodeDir = dirname(dirname(process.execPath));
 if (!existsSync(join(nodeDir, 'include', 'node', 'node_api.h'))) skip(`no Node headers under ${nodeDir}/include/node`);
-const built = spawnSync('node-gyp', ['rebuild', `--nodedir=${nodeDir}`, `--directory=${here}`], { stdio: 'inherit' });
+// npm puts its own node-gyp on the PATH of install scripts; a compiler that hangs must not hang
+// the install.
+const built = spawnSync('node-gyp', ['rebuild', `--nodedir=${nodeDir}`, `--directory=${here}`], { stdio: 'inherit', timeout: 300_000 });
 if (built.status !== 0) skip(built.error ? built.error.message : `node-gyp exited with ${built.status ?? built.signal}`);

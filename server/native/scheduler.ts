@@ -1,13 +1,14 @@
-// The event loop's scheduling hint: asks Linux (6.12+) for a short slice for the main thread, so
-// that on a busy core it runs as soon as a socket wakes it instead of after the running task's
-// slice (1.4 ms by default here, and the VM's agent or a V8 helper thread is often that task).
-// Its CPU share is unchanged. The call lives in scheduler.c, built by npm's install step when
-// the machine can; without it, or on an older kernel, the node runs as before.
+// The event loop's scheduling slice. On Linux 6.12+ (EEVDF) a task woken on a busy core waits
+// until the running task's slice ends unless its own slice is shorter, and the default slice is a
+// millisecond or more (1.4 ms on the 2-vCPU machines of BENCHMARKS.md, longer with more CPUs): a
+// short slice for the main thread lets a socket's wake-up preempt sooner, which is most of rooms'
+// latency tail on a shared core. The CPU share stays the same. The system call is in scheduler.c,
+// built by npm's install step where the machine can (build.mjs); without it the node runs as before.
 import { createRequire } from 'node:module';
 
 /** What scheduler.c exports. */
 export interface SchedulerCalls {
-  /** A thread's slice in ns as the kernel reports it (0: the kernel has no custom slices). 0 is the calling thread. */
+  /** A thread's slice in ns, 0 where the kernel reports none (before 6.12). 0 is the calling thread. */
   slice(tid?: number): number;
   /** Sets the calling thread's slice in ns (0: the kernel's default); returns the slice now reported. */
   setSlice(ns: number): number;
@@ -16,30 +17,35 @@ export interface SchedulerCalls {
 export type SliceOutcome =
   | { kind: 'set'; sliceUs: number }
   | { kind: 'kernel default' }
+  /** Expected on this machine: not Linux, or a kernel without custom slices. */
+  | { kind: 'unsupported'; reason: string }
+  /** Something failed: not built, not loadable, or the kernel refused. */
   | { kind: 'unavailable'; reason: string };
 
-/** scheduler.c's calls, or why they are not there. */
-export function loadSchedulerCalls(): SchedulerCalls | string {
-  if (process.platform !== 'linux') return 'not Linux';
+/** scheduler.c's calls, or the outcome that says why they are not there. */
+export function loadSchedulerCalls(): SchedulerCalls | Extract<SliceOutcome, { reason: string }> {
+  if (process.platform !== 'linux') return { kind: 'unsupported', reason: 'not Linux' };
   try {
     // From dist/server/native/ to the build's output beside the source.
     return createRequire(import.meta.url)('../../../server/native/build/Release/scheduler.node') as SchedulerCalls;
-  } catch {
-    return 'not built: npm install builds it where python3, make and a C compiler are installed';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
+      return { kind: 'unavailable', reason: 'not built: npm install builds it where python3, make and a C compiler are installed' };
+    }
+    return { kind: 'unavailable', reason: `not loadable: ${(error as Error).message}` };
   }
 }
 
-/**
- * Sets the calling thread's slice: call it on the main thread, which runs the event loop.
- * 0 leaves the kernel's default alone.
- */
-export function setEventLoopSlice(sliceUs: number, calls: SchedulerCalls | string = loadSchedulerCalls()): SliceOutcome {
+/** Sets the calling thread's slice: call it on the main thread. 0 leaves the kernel's default alone. */
+export function setEventLoopSlice(sliceUs: number, load: () => ReturnType<typeof loadSchedulerCalls> = loadSchedulerCalls): SliceOutcome {
   if (sliceUs === 0) return { kind: 'kernel default' };
-  if (typeof calls === 'string') return { kind: 'unavailable', reason: calls };
+  const calls = load();
+  if ('kind' in calls) return calls;
   try {
-    // Kernels before 6.12 report no slice for ordinary tasks, and ignore one set.
-    if (calls.slice() === 0) return { kind: 'unavailable', reason: 'the kernel has no custom slices (Linux 6.12 or later)' };
-    return { kind: 'set', sliceUs: calls.setSlice(sliceUs * 1000) / 1000 };
+    if (calls.slice() === 0) return { kind: 'unsupported', reason: 'the kernel has no custom slices (Linux 6.12 or later)' };
+    const reportedUs = calls.setSlice(sliceUs * 1000) / 1000;
+    if (reportedUs !== sliceUs) return { kind: 'unavailable', reason: `the kernel reports a slice of ${reportedUs} us after setting ${sliceUs}` };
+    return { kind: 'set', sliceUs };
   } catch (error) {
     return { kind: 'unavailable', reason: (error as Error).message };
   }
