@@ -79,8 +79,8 @@ static napi_value slice(napi_env env, napi_callback_info info) {
 }
 
 // setSlice(ns): this slice for the calling thread, 0 for the kernel's default, its policy and nice
-// value kept. Threads it starts later get the default: the slice is for this one. Returns the
-// slice the kernel then reports.
+// value kept. Threads and processes it starts later get the default slice (and, by the same flag,
+// a negative nice value reset to 0): the slice is for this one. Returns the slice now reported.
 static napi_value set_slice(napi_env env, napi_callback_info info) {
   int64_t ns;
   if (!int_arg(env, info, -1, &ns) || (ns != 0 && (ns < MIN_SLICE_NS || ns > MAX_SLICE_NS))) {

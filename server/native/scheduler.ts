@@ -5,10 +5,11 @@
 // latency tail on a shared core. The CPU share stays the same. The system call is in scheduler.c,
 // built by npm's install step where the machine can (build.mjs); without it the node runs as before.
 import { createRequire } from 'node:module';
+import { release } from 'node:os';
 
 /** What scheduler.c exports. */
 export interface SchedulerCalls {
-  /** A thread's slice in ns, 0 where the kernel reports none (before 6.12). 0 is the calling thread. */
+  /** A thread's slice in ns, 0 where it has none (kernels before 6.12; real-time tasks). 0 is the calling thread. */
   slice(tid?: number): number;
   /** Sets the calling thread's slice in ns (0: the kernel's default); returns the slice now reported. */
   setSlice(ns: number): number;
@@ -36,13 +37,27 @@ export function loadSchedulerCalls(): SchedulerCalls | Extract<SliceOutcome, { r
   }
 }
 
-/** Sets the calling thread's slice: call it on the main thread. 0 leaves the kernel's default alone. */
-export function setEventLoopSlice(sliceUs: number, load: () => ReturnType<typeof loadSchedulerCalls> = loadSchedulerCalls): SliceOutcome {
+/** Custom slices came with Linux 6.12. */
+export function kernelHasSlices(kernelRelease: string): boolean {
+  const [major = 0, minor = 0] = kernelRelease.split('.').map((part) => parseInt(part, 10));
+  return major > 6 || (major === 6 && minor >= 12);
+}
+
+/**
+ * Sets the calling thread's slice: call it on the main thread. 0 leaves the kernel's default alone.
+ * Threads and processes the thread starts afterwards get the kernel's default slice (and a
+ * negative nice value back to 0): the short slice is for the event loop only.
+ */
+export function setEventLoopSlice(sliceUs: number, load: () => ReturnType<typeof loadSchedulerCalls> = loadSchedulerCalls, kernelRelease = release()): SliceOutcome {
   if (sliceUs === 0) return { kind: 'kernel default' };
   const calls = load();
   if ('kind' in calls) return calls;
   try {
-    if (calls.slice() === 0) return { kind: 'unsupported', reason: 'the kernel has no custom slices (Linux 6.12 or later)' };
+    if (calls.slice() === 0) {
+      return kernelHasSlices(kernelRelease)
+        ? { kind: 'unavailable', reason: 'the thread has no slice: it is not an ordinary (SCHED_OTHER or SCHED_BATCH) task' }
+        : { kind: 'unsupported', reason: 'the kernel has no custom slices (Linux 6.12 or later)' };
+    }
     const reportedUs = calls.setSlice(sliceUs * 1000) / 1000;
     if (reportedUs !== sliceUs) return { kind: 'unavailable', reason: `the kernel reports a slice of ${reportedUs} us after setting ${sliceUs}` };
     return { kind: 'set', sliceUs };
