@@ -1,4 +1,4 @@
-// The event loop's scheduling slice. On Linux 6.12+ (EEVDF) a task woken on a busy core waits
+// The event loop's scheduling slice. On Linux 6.12+ (EEVDF) a task woken on a busy core may wait
 // until the running task's slice ends unless its own slice is shorter, and the default slice is a
 // millisecond or more (1.4 ms on the 2-vCPU machines of BENCHMARKS.md, longer with more CPUs): a
 // short slice for the main thread lets a socket's wake-up preempt sooner, which is most of rooms'
@@ -20,7 +20,7 @@ export type SliceOutcome =
   | { kind: 'kernel default' }
   /** Expected on this machine: not Linux, or a kernel without custom slices. */
   | { kind: 'unsupported'; reason: string }
-  /** Something failed: not built, not loadable, or the kernel refused. */
+  /** Something failed: not built, not loadable, the kernel refused, or the thread is not an ordinary task. */
   | { kind: 'unavailable'; reason: string };
 
 /** scheduler.c's calls, or the outcome that says why they are not there. */
