@@ -50,6 +50,7 @@ const schema = z.object({
   EVENT_LOOP_SLICE_US: int(0, 100_000)
     .refine((us) => us === 0 || us >= 100, '0 (the kernel default) or 100 to 100000')
     .default(100),
+  DIRECT_WRITES: z.enum(['on', 'off'], "'on' or 'off'").default('on'),
   REDIS_CLUSTER_NODES: hostPortList.optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -85,6 +86,8 @@ export interface Config {
   trustProxyHops: number;
   /** The event loop's scheduling slice on Linux 6.12+ (native/scheduler.ts); 0 keeps the kernel's. */
   eventLoopSliceUs: number;
+  /** Frames to viewers written with send(2) on the descriptor where it can (native/socket-writer.ts). */
+  directWrites: boolean;
   redis: { kind: 'cluster'; nodes: { host: string; port: number }[] } | { kind: 'single'; url: string } | null;
   logLevel: string;
 }
@@ -124,6 +127,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     trustProxyHops: e.TRUST_PROXY_HOPS,
     eventLoopSliceUs: e.EVENT_LOOP_SLICE_US,
+    directWrites: e.DIRECT_WRITES === 'on',
     redis: e.REDIS_CLUSTER_NODES
       ? { kind: 'cluster' as const, nodes: e.REDIS_CLUSTER_NODES }
       : e.REDIS_URL

@@ -13,6 +13,7 @@ import { answerClientError } from './http/client-error.js';
 import { connectionRouter } from './http/connection-router.js';
 import { PostRateLimit } from './http/post-rate-limit.js';
 import { messagesFastPath } from './routes/messages-fast-path.js';
+import { loadSocketWriter, SocketWriter } from './native/socket-writer.js';
 import { WriteScheduler } from './sse/write-scheduler.js';
 
 export interface RunningNode {
@@ -40,7 +41,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
     () => logger.info({ broker: broker.kind }, 'broker connected'),
     (error: unknown) => logger.error({ err: error }, 'broker failed to start'),
   );
-  const scheduler = new WriteScheduler();
+  const scheduler = new WriteScheduler(undefined, socketWriter(config, logger));
   const hub = new Hub(broker, scheduler, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, replayBacklogBytes: config.slowClientBytes / 2 }, logger);
   let shuttingDown = false;
   const postRateLimit = config.rateLimitPosts > 0 ? new PostRateLimit(config.rateLimitPosts, config.rateLimitWindowMs) : null;
@@ -103,4 +104,15 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
       await broker.close();
     })());
   return { server, broker, hub, url, brokerStarted, close };
+}
+
+/** The writer of viewers' frames: direct where the native part is built, as configured. */
+function socketWriter(config: Readonly<Config>, logger: Logger): SocketWriter {
+  if (!config.directWrites) return new SocketWriter(null);
+  const loaded = loadSocketWriter();
+  if (loaded.kind === 'direct') return new SocketWriter(loaded.calls);
+  // Not Linux is expected; anything else means a build that should be there is not.
+  if (process.platform === 'linux') logger.warn({ reason: loaded.reason }, 'direct socket writes not available');
+  else logger.info({ reason: loaded.reason }, 'direct socket writes not available');
+  return new SocketWriter(null);
 }

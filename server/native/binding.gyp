@@ -4,6 +4,11 @@
       "target_name": "scheduler",
       "sources": ["scheduler.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "socket_writer",
+      "sources": ["socket-writer.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
 }

@@ -137,7 +137,7 @@ export class SseConnection implements Flushable {
     const data = this.pendingMore === null ? first : Buffer.concat(this.pendingMore, this.pendingBytes);
     this.dropPending();
     this.lastWriteEpoch = this.scheduler.epoch;
-    socket.write(data);
+    this.scheduler.writer.write(socket, data);
   }
 
   private dropPending(): void {

@@ -4,6 +4,8 @@
 // is written in slices that yield to the event loop (setImmediate) so posting and other streams
 // are never blocked behind it; frames that arrive meanwhile join the connections' pending writes.
 
+import { SocketWriter } from '../native/socket-writer.js';
+
 export interface Flushable {
   flush(): void;
 }
@@ -21,8 +23,14 @@ export class WriteScheduler {
    */
   epoch = 0;
 
-  /** @param sliceSize connections flushed per turn before yielding to other work */
-  constructor(private readonly sliceSize = 1000) {}
+  /**
+   * @param sliceSize connections flushed per turn before yielding to other work
+   * @param writer how a flushed connection's bytes reach its socket
+   */
+  constructor(
+    private readonly sliceSize = 1000,
+    readonly writer: SocketWriter = new SocketWriter(null),
+  ) {}
 
   /** Called by a connection the first time it queues something since its last flush. */
   mark(connection: Flushable): void {

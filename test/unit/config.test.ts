@@ -36,6 +36,9 @@ describe('config', () => {
     // The kernel would clamp 50 us up to 100 without a word.
     assert.throws(() => loadConfig({ EVENT_LOOP_SLICE_US: '50' }), /EVENT_LOOP_SLICE_US/);
     assert.equal(loadConfig({ EVENT_LOOP_SLICE_US: '0' }).eventLoopSliceUs, 0);
+    assert.equal(loadConfig({}).directWrites, true);
+    assert.equal(loadConfig({ DIRECT_WRITES: 'off' }).directWrites, false);
+    assert.throws(() => loadConfig({ DIRECT_WRITES: 'false' }), /DIRECT_WRITES: 'on' or 'off'/);
   });
 
   it('masks the Redis password when printed', () => {

@@ -1,0 +1,49 @@
+// send(2) on a socket's descriptor, for the writes a node makes most: one frame to each viewer.
+// Node's socket.write takes about 1 us of JavaScript and C++ per call around the system call
+// (its stream state, a write request object, an after-write tick); this takes about 0.2. The
+// caller decides when it may be used (socket-writer.ts): only with nothing queued in Node.
+#include <errno.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <node_api.h>
+
+// send(fd, bytes): how many of the bytes the kernel took (0 when its buffer is full), or -errno.
+// Never blocks (MSG_DONTWAIT, whatever the descriptor's flags) and never raises SIGPIPE on a
+// closed peer (MSG_NOSIGNAL): the caller hands what is left, or the error, to Node's own write.
+static napi_value send_bytes(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_valuetype type;
+  double number = -1;
+  bool is_typed_array = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_typeof(env, argv[0], &type) != napi_ok ||
+      type != napi_number || napi_get_value_double(env, argv[0], &number) != napi_ok || !(number >= 0 && number <= INT32_MAX) ||
+      number != (double)(int32_t)number || napi_is_typedarray(env, argv[1], &is_typed_array) != napi_ok || !is_typed_array) {
+    napi_throw_type_error(env, NULL, "send: a descriptor (an integer from 0) and a Uint8Array are required");
+    return NULL;
+  }
+  napi_typedarray_type array_type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[1], &array_type, &length, &data, NULL, NULL) != napi_ok || array_type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "send: the bytes must be a Uint8Array");
+    return NULL;
+  }
+  int fd = (int32_t)number;
+  ssize_t sent;
+  do {
+    sent = send(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  int64_t result = sent >= 0 ? (int64_t)sent : (errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -(int64_t)errno);
+  napi_value out;
+  napi_create_int64(env, result, &out);
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_bytes, NULL, &fn);
+  napi_set_named_property(env, exports, "send", fn);
+  return exports;
+}

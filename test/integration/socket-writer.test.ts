@@ -1,0 +1,174 @@
+// Direct socket writes (native/socket-writer.ts) on real loopback sockets: what the kernel takes
+// goes by send(2), what it does not take and everything after it goes through Node in order, a
+// reset peer is reported as Node reports it, and an ended or destroyed socket is never written
+// directly. The send calls are the real addon's, counted.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { loadSocketWriter, SocketWriter, type SocketWriterCalls } from '../../server/native/socket-writer.js';
+import { startTestNode } from '../helpers/node.js';
+import { openSse } from '../helpers/sse-reader.js';
+import { waitUntil } from '../helpers/wait.js';
+
+describe('direct socket writes', function () {
+  this.timeout(20_000);
+  let native: SocketWriterCalls;
+  let server: Server;
+  const sockets: Socket[] = [];
+
+  before(async function () {
+    if (process.platform !== 'linux') this.skip();
+    const loaded = loadSocketWriter();
+    // Optional for users, not here: a broken build must not pass as "not Linux".
+    if (loaded.kind !== 'direct') assert.fail(`socket-writer.c is not loaded: ${loaded.reason}`);
+    native = loaded.calls;
+    server = createServer({ noDelay: true });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  });
+
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+  });
+
+  after(() => server?.close());
+
+  /** The server's end and the client's end of one new connection. */
+  async function pair(): Promise<{ ours: Socket; peer: Socket }> {
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    const peer = connect((server.address() as { port: number }).port, '127.0.0.1');
+    const [ours] = await accepted;
+    await once(peer, 'connect');
+    sockets.push(ours, peer);
+    return { ours, peer };
+  }
+
+  /** The real calls, with every result kept. */
+  function counted(): { calls: SocketWriterCalls; results: number[] } {
+    const results: number[] = [];
+    return {
+      results,
+      calls: {
+        send(fd, bytes) {
+          const sent = native.send(fd, bytes);
+          results.push(sent);
+          return sent;
+        },
+      },
+    };
+  }
+
+  /** Everything the peer reads until `length` bytes arrived. */
+  async function readBytes(peer: Socket, length: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    peer.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      received += chunk.length;
+    });
+    peer.resume();
+    await waitUntil(() => received >= length, 10_000, `${length} bytes at the peer`);
+    return Buffer.concat(chunks);
+  }
+
+  it('writes with send(2) while nothing is queued in Node, and the peer gets exactly the bytes', async () => {
+    const { ours, peer } = await pair();
+    const { calls, results } = counted();
+    const writer = new SocketWriter(calls);
+    const frames = ['id: 1\ndata: a\n\n', 'id: 2\ndata: é\n\n', 'id: 3\ndata: c\n\n'].map((text) => Buffer.from(text));
+    for (const frame of frames) writer.write(ours, frame);
+    assert.deepEqual(results, frames.map((frame) => frame.length));
+    assert.equal(ours.writableLength, 0, 'Node was given nothing');
+    const expected = Buffer.concat(frames);
+    assert.deepEqual(await readBytes(peer, expected.length), expected);
+  });
+
+  it('queues in Node what the kernel does not take, keeps later writes behind it, and delivers all in order', async () => {
+    const { ours, peer } = await pair();
+    peer.pause();
+    const { calls, results } = counted();
+    const writer = new SocketWriter(calls);
+    // Numbered chunks, each byte telling its chunk, until the peer's and our buffers are full.
+    const chunk = (n: number) => Buffer.alloc(64 * 1024, n % 251);
+    const written: Buffer[] = [];
+    for (let n = 0; ours.writableLength === 0; n++) {
+      assert.ok(n < 2000, 'the kernel never filled up');
+      written.push(chunk(n));
+      writer.write(ours, written.at(-1)!);
+    }
+    const directCalls = results.length;
+    assert.ok(results.at(-1)! < 64 * 1024, `the last send was short: ${results.at(-1)}`);
+    for (let n = written.length, end = n + 5; n < end; n++) {
+      written.push(chunk(n));
+      writer.write(ours, written.at(-1)!);
+    }
+    assert.equal(results.length, directCalls, 'behind queued bytes nothing went by send(2)');
+    const expected = Buffer.concat(written);
+    const received = await readBytes(peer, expected.length);
+    assert.equal(received.length, expected.length);
+    assert.ok(received.equals(expected), 'bytes arrived in the order written');
+    // Drained: the socket goes direct again.
+    await waitUntil(() => ours.writableLength === 0, 5000, 'the queue to drain');
+    writer.write(ours, Buffer.from('after\n'));
+    assert.equal(results.length, directCalls + 1);
+  });
+
+  it('hands a reset peer’s error to Node, which reports and closes the socket as socket.write would', async () => {
+    const { ours, peer } = await pair();
+    // Not reading: the reset is found by the write, not by a read.
+    ours.pause();
+    const errors: NodeJS.ErrnoException[] = [];
+    ours.on('error', (error) => errors.push(error));
+    // Not events.once: it rejects on the 'error' that comes first.
+    const closed = new Promise<boolean>((resolve) => ours.once('close', resolve));
+    peer.resetAndDestroy();
+    await once(peer, 'close');
+    const { calls, results } = counted();
+    new SocketWriter(calls).write(ours, Buffer.from('data: lost\n\n'));
+    assert.equal(results.length, 1);
+    assert.ok(results[0]! < 0, `send reported an error: ${results[0]}`);
+    assert.equal(await closed, true, 'closed with an error');
+    assert.match(errors[0]?.code ?? '', /^(ECONNRESET|EPIPE)$/);
+  });
+
+  it('never writes an ended or destroyed socket directly', async () => {
+    const { calls, results } = counted();
+    const writer = new SocketWriter(calls);
+    const ended = (await pair()).ours;
+    const errors: NodeJS.ErrnoException[] = [];
+    ended.on('error', (error) => errors.push(error));
+    ended.end();
+    writer.write(ended, Buffer.from('data: late\n\n'));
+    await waitUntil(() => errors.length > 0, 2000, 'the write-after-end error');
+    assert.equal(errors[0]!.code, 'ERR_STREAM_WRITE_AFTER_END');
+    const destroyed = (await pair()).ours;
+    destroyed.destroy();
+    writer.write(destroyed, Buffer.from('data: late\n\n'));
+    assert.deepEqual(results, [], 'no send(2) on either');
+  });
+
+  it('refuses what is not a descriptor and bytes', async () => {
+    const { ours } = await pair();
+    const fd = (ours as unknown as { _handle: { fd: number } })._handle.fd;
+    assert.throws(() => native.send(-1, Buffer.from('x')), TypeError);
+    assert.throws(() => native.send(fd + 0.5, Buffer.from('x')), TypeError);
+    assert.throws(() => native.send(2 ** 32 + fd, Buffer.from('x')), TypeError);
+    assert.throws(() => native.send(fd, 'x' as unknown as Uint8Array), TypeError);
+    assert.throws(() => native.send(fd, new Uint16Array(2) as unknown as Uint8Array), TypeError);
+    assert.equal(native.send(fd, Buffer.alloc(0)), 0);
+  });
+
+  it('a node with DIRECT_WRITES=off streams through socket.write', async () => {
+    const node = await startTestNode({ DIRECT_WRITES: 'off' });
+    try {
+      const viewer = await openSse(`${node.url}/streams/plain/events`);
+      const posted = await fetch(`${node.url}/streams/plain/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ author: 'ann', text: 'hello' }) });
+      assert.equal(posted.status, 201);
+      const [event] = await viewer.messages(1);
+      assert.equal(JSON.parse(event!.data).text, 'hello');
+      viewer.close();
+    } finally {
+      await node.close();
+    }
+  });
+});
