@@ -110,7 +110,10 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
 function socketWriter(config: Readonly<Config>, logger: Logger): SocketWriter {
   if (!config.directWrites) return new SocketWriter(null);
   const loaded = loadSocketWriter();
-  if (loaded.kind === 'direct') return new SocketWriter(loaded.calls);
+  if (loaded.kind === 'direct') {
+    logger.info('direct socket writes');
+    return new SocketWriter(loaded.calls);
+  }
   // Not Linux is expected; anything else means a build that should be there is not.
   if (process.platform === 'linux') logger.warn({ reason: loaded.reason }, 'direct socket writes not available');
   else logger.info({ reason: loaded.reason }, 'direct socket writes not available');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { loadSocketWriter, SocketWriter, type SocketWriterCalls } from '../../server/native/socket-writer.js';
-import { startTestNode } from '../helpers/node.js';
+import { spawnNode, startTestNode } from '../helpers/node.js';
 import { openSse } from '../helpers/sse-reader.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -156,6 +156,17 @@ describe('direct socket writes', function () {
     assert.throws(() => native.send(fd, 'x' as unknown as Uint8Array), TypeError);
     assert.throws(() => native.send(fd, new Uint16Array(2) as unknown as Uint8Array), TypeError);
     assert.equal(native.send(fd, Buffer.alloc(0)), 0);
+  });
+
+  it('a node says at start that it writes directly, and not with DIRECT_WRITES=off', async () => {
+    for (const [setting, expected] of [['on', true], ['off', false]] as const) {
+      const node = await spawnNode({ DIRECT_WRITES: setting });
+      try {
+        assert.equal(/"msg":"direct socket writes"/.test(node.output()), expected, `DIRECT_WRITES=${setting}:\n${node.output()}`);
+      } finally {
+        await node.stop(2000);
+      }
+    }
   });
 
   it('a node with DIRECT_WRITES=off streams through socket.write', async () => {
