@@ -42,11 +42,11 @@ interface TestRouter {
   close(): Promise<void>;
 }
 
-async function startRouter(answerLater: AnswerWhen, headTimeoutMs: number): Promise<TestRouter> {
+async function startRouter(answerLater: AnswerWhen, headTimeoutMs: number, keepAliveTimeoutMs = 5000): Promise<TestRouter> {
   const httpServer = createHttpServer((_request, response) => response.writeHead(404).end());
   const handedOff: Socket[] = [];
   httpServer.on('connection', (socket: Socket) => handedOff.push(socket));
-  const router = connectionRouter(httpServer, routes(answerLater), { maxHeadBytes: 16 * 1024, headTimeoutMs, keepAliveTimeoutMs: 5000 });
+  const router = connectionRouter(httpServer, routes(answerLater), { maxHeadBytes: 16 * 1024, headTimeoutMs, keepAliveTimeoutMs });
   const closedSides: Promise<void>[] = [];
   const server: Server = createNetServer({ noDelay: true }, (socket) => {
     // Listened for from the start: the router may close a connection before the test looks.
@@ -113,6 +113,32 @@ describe('connection router', function () {
       }
     });
   }
+
+  it('serves a request that came just before the keep-alive deadline, and closes the connection once idle', async function () {
+    this.timeout(5000);
+    const router = await startRouter(false, 5000, 300);
+    const connection = await openRaw(router.url);
+    try {
+      connection.send(post);
+      assert.equal((await connection.responses(1))[0]!.status, 201);
+      // The deadline was armed before the answer reached us: it passes by then + 300 ms.
+      const answeredAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Sent in time, then the event loop (the test's and the router's: one process) is held past
+      // the deadline, so its timer comes due before the router has read the request, as under
+      // load. Closing then reset the connection: the client got ECONNRESET for a post sent in time.
+      connection.send(post);
+      while (Date.now() < answeredAt + 400);
+      assert.equal((await connection.responses(1, 2000))[0]!.status, 201);
+      const idleFrom = Date.now();
+      await connection.closed;
+      const idleMs = Date.now() - idleFrom;
+      assert.ok(idleMs >= 250 && idleMs < 3000, `closed after ${idleMs} ms idle`);
+    } finally {
+      connection.close();
+      await router.close();
+    }
+  });
 
   it('writes a post answered at once before an event stream sent behind it in the same chunk', async () => {
     const router = await startRouter(false, 5000);
