@@ -8,9 +8,10 @@
 #include <sys/types.h>
 #include <node_api.h>
 
-// send(fd, bytes): how many of the bytes the kernel took (0 when its buffer is full), or -errno.
-// Never blocks (MSG_DONTWAIT, whatever the descriptor's flags) and never raises SIGPIPE on a
-// closed peer (MSG_NOSIGNAL): the caller hands what is left, or the error, to Node's own write.
+// send(fd, bytes): how many of the bytes the kernel took (0 when its buffer is full for now), or
+// -errno. Never blocks (MSG_DONTWAIT, whatever the descriptor's flags) and never raises SIGPIPE on
+// a closed peer (MSG_NOSIGNAL): the caller hands what is left to Node's own write, or closes the
+// socket with the error.
 static napi_value send_bytes(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -35,15 +36,18 @@ static napi_value send_bytes(napi_env env, napi_callback_info info) {
   do {
     sent = send(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
   } while (sent < 0 && errno == EINTR);
-  int64_t result = sent >= 0 ? (int64_t)sent : (errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -(int64_t)errno);
+  // As libuv's writes: a full buffer, or no memory for one just now, is a write to retry later.
+  int64_t result = sent >= 0 ? (int64_t)sent : (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? 0 : -(int64_t)errno);
   napi_value out;
-  napi_create_int64(env, result, &out);
+  if (napi_create_int64(env, result, &out) != napi_ok) return NULL;
   return out;
 }
 
 NAPI_MODULE_INIT() {
   napi_value fn;
-  napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_bytes, NULL, &fn);
-  napi_set_named_property(env, exports, "send", fn);
+  if (napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_bytes, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "send", fn) != napi_ok) {
+    return NULL;
+  }
   return exports;
 }

@@ -3,14 +3,15 @@
 // of the system call; direct, about 0.2, and no garbage per write (bench fan-out @10/s: CPU per
 // delivery 10.1 / 9.7 / 10.6 us through socket.write, 9.0 / 9.6 / 8.5 direct, alternated).
 // Order is kept by going direct only while Node holds nothing unsent for the socket: whatever the
-// kernel does not take, and every error, goes to socket.write, which queues it and handles the
-// error (close, 'error') as it always did, and the socket stays on socket.write until it drains.
+// kernel does not take goes to socket.write, which queues it, and the socket stays on socket.write
+// until that drains. An error closes the socket as Node's own write would ('error', then 'close').
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { getSystemErrorName } from 'node:util';
 
 /** What socket-writer.c exports. */
 export interface SocketWriterCalls {
-  /** Bytes the kernel took (0 when its buffer is full), or -errno. Never blocks. */
+  /** Bytes the kernel took (0 when its buffer is full for now), or -errno. Never blocks. */
   send(fd: number, bytes: Uint8Array): number;
 }
 
@@ -49,15 +50,28 @@ export class SocketWriter {
     // writableLength counts every byte Node was given and the kernel has not taken yet, in its
     // own queue or in libuv's (and what a cork holds): with any, a direct write would overtake
     // them. Not writable: ended (its FIN may still be queued) or destroyed (its descriptor number
-    // may already be another connection's). A TLS socket's handle reports no descriptor.
-    if (calls !== null && socket.writableLength === 0 && socket.writable) {
+    // may already be another connection's). A TLS socket's descriptor carries the encrypted
+    // stream: its bytes must go through TLS.
+    if (calls !== null && socket.writableLength === 0 && socket.writable && !(socket as { encrypted?: boolean }).encrypted) {
       const fd = ((socket as unknown as { _handle: HandleWithFd | null })._handle)?.fd;
       if (typeof fd === 'number' && fd >= 0) {
         const sent = calls.send(fd, bytes);
         if (sent === bytes.length) return;
+        if (sent < 0) {
+          // As Node's own write reports it: send(2) has taken the socket's pending error (a
+          // reset peer), and a write after it would only see EPIPE.
+          socket.destroy(writeError(sent));
+          return;
+        }
         if (sent > 0) bytes = bytes.subarray(sent);
       }
     }
     socket.write(bytes);
   }
+}
+
+/** An error as Node's stream writes make them (`write ECONNRESET`, code, errno, syscall). */
+function writeError(negativeErrno: number): NodeJS.ErrnoException {
+  const code = getSystemErrorName(negativeErrno);
+  return Object.assign(new Error(`write ${code}`), { code, errno: negativeErrno, syscall: 'write' });
 }
