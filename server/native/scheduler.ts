@@ -4,7 +4,7 @@
 // short slice for the main thread lets a socket's wake-up preempt sooner, which is most of rooms'
 // latency tail on a shared core. The CPU share stays the same. The system call is in scheduler.c,
 // built by npm's install step where the machine can (build.mjs); without it the node runs as before.
-import { createRequire } from 'node:module';
+import { loadAddon } from './addon.js';
 import { release } from 'node:os';
 
 /** What scheduler.c exports. */
@@ -26,15 +26,8 @@ export type SliceOutcome =
 /** scheduler.c's calls, or the outcome that says why they are not there. */
 export function loadSchedulerCalls(): SchedulerCalls | Extract<SliceOutcome, { reason: string }> {
   if (process.platform !== 'linux') return { kind: 'unsupported', reason: 'not Linux' };
-  try {
-    // From dist/server/native/ to the build's output beside the source.
-    return createRequire(import.meta.url)('../../../server/native/build/Release/scheduler.node') as SchedulerCalls;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
-      return { kind: 'unavailable', reason: 'not built: npm install builds it where python3, make and a C compiler are installed' };
-    }
-    return { kind: 'unavailable', reason: `not loadable: ${(error as Error).message}` };
-  }
+  const loaded = loadAddon<SchedulerCalls>('scheduler');
+  return 'calls' in loaded ? loaded.calls : { kind: 'unavailable', reason: loaded.reason };
 }
 
 /** Custom slices came with Linux 6.12. */

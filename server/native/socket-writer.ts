@@ -5,9 +5,9 @@
 // Order is kept by going direct only while Node holds nothing unsent for the socket: whatever the
 // kernel does not take goes to socket.write, which queues it, and the socket stays on socket.write
 // until that drains. An error closes the socket as Node's own write would ('error', then 'close').
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import { loadAddon } from './addon.js';
 
 /** What socket-writer.c exports. */
 export interface SocketWriterCalls {
@@ -19,17 +19,8 @@ export type SocketWriterOutcome = { kind: 'direct'; calls: SocketWriterCalls } |
 
 /** socket-writer.c's calls, or why writes go through socket.write only. */
 export function loadSocketWriter(): SocketWriterOutcome {
-  if (process.platform !== 'linux') return { kind: 'socket.write', reason: 'not Linux' };
-  try {
-    // From dist/server/native/ to the build's output beside the source.
-    const calls = createRequire(import.meta.url)('../../../server/native/build/Release/socket_writer.node') as SocketWriterCalls;
-    return { kind: 'direct', calls };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
-      return { kind: 'socket.write', reason: 'not built: npm install builds it where python3, make and a C compiler are installed' };
-    }
-    return { kind: 'socket.write', reason: `not loadable: ${(error as Error).message}` };
-  }
+  const loaded = loadAddon<SocketWriterCalls>('socket_writer');
+  return 'calls' in loaded ? { kind: 'direct', calls: loaded.calls } : { kind: 'socket.write', reason: loaded.reason };
 }
 
 /** A plain TCP (or Unix) socket's libuv handle: its descriptor is the socket's own bytes. */
