@@ -93,6 +93,10 @@ export function streamRoutes(context: AppContext): Router {
       lastEventIdHeader: req.get('last-event-id'),
       lastEventIdQuery: req.query.lastEventId,
     });
+    // Pipelined behind a request whose answer is still being written, the response gets the
+    // socket only once that answer is out: a stream started before would write its frames ahead
+    // of that answer's end and of its own head, and count the answer's bytes as its own backlog.
+    if (!(await responseHasSocket(req, res))) return;
     try {
       await openEventStream(context, request, req.socket, res);
     } catch (error) {
@@ -183,4 +187,21 @@ export function streamRoutes(context: AppContext): Router {
 /** The catalogue error a failure of these routes stands for, or null for a bug (a logged 500). */
 export function knownFailure(error: unknown): ApiError | null {
   return asApiError(error) ?? bodyError(error as { type?: string }) ?? asRequestError(error);
+}
+
+/** Resolves true once the response has the connection's socket, false if the client left first. */
+function responseHasSocket(req: Request, res: Response): Promise<boolean> | boolean {
+  if (res.socket) return true;
+  return new Promise((resolve) => {
+    const onSocket = () => {
+      req.off('close', onClose);
+      resolve(true);
+    };
+    const onClose = () => {
+      res.off('socket', onSocket);
+      resolve(false);
+    };
+    res.once('socket', onSocket);
+    req.once('close', onClose);
+  });
 }

@@ -278,6 +278,50 @@ describe('one node: the two ways an event stream is served', function () {
     }
   });
 
+  it('starts a stream pipelined behind a response still being sent after that response, head first', async function () {
+    this.timeout(20_000);
+    const big = await startTestNode({ MAX_TEXT_CHARS: '100000', MAX_BODY_BYTES: '200000', HISTORY_SIZE: '200' });
+    const { connect } = await import('node:net');
+    let socket: import('node:net').Socket | null = null;
+    try {
+      // About 12 MB of history: more than loopback's buffers hold while the client does not read.
+      const text = 'x'.repeat(100_000);
+      for (let index = 0; index < 120; index++) await post(big, 'big', 'ann', text);
+      const raw = connect(Number(new URL(big.url).port), '127.0.0.1');
+      socket = raw;
+      await new Promise((resolve) => raw.once('connect', resolve));
+      const chunks: Buffer[] = [];
+      const firstBytes = new Promise<void>((resolve) =>
+        raw.once('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          raw.pause();
+          resolve();
+        }),
+      );
+      // Both in one write: Express takes the history request, and the stream request behind it is
+      // handled while the history is still being written.
+      raw.write('GET /streams/big/messages?limit=120 HTTP/1.1\r\nHost: t\r\n\r\nGET /streams/piped/events HTTP/1.1\r\nHost: t\r\n\r\n');
+      await firstBytes;
+      // Posted while the history is unsent: its frame must not go out before the stream's head.
+      await post(big, 'piped', 'bob', 'early');
+      raw.on('data', (chunk: Buffer) => chunks.push(chunk));
+      raw.resume();
+      const received = () => Buffer.concat(chunks).toString('latin1');
+      await waitUntil(() => /\r\n\r\n/.test(received()), 10_000, 'the history head');
+      const historyLength = Number(/content-length: (\d+)/i.exec(received())![1]);
+      const historyEnd = received().indexOf('\r\n\r\n') + 4 + historyLength;
+      await waitUntil(() => received().length >= historyEnd + 16, 10_000, 'what follows the history');
+      const afterHistory = received().slice(historyEnd);
+      assert.ok(afterHistory.startsWith('HTTP/1.1 200 OK\r\n'), JSON.stringify(afterHistory.slice(0, 80)));
+      await waitUntil(() => received().slice(historyEnd).includes(': connected'), 5000, 'the stream preamble');
+      const { body } = await post(big, 'piped', 'bob', 'live');
+      await waitUntil(() => received().includes(`id: ${body.id}\n`), 5000, 'the live message');
+    } finally {
+      socket?.destroy();
+      await big.close();
+    }
+  });
+
   it('answers a fresh connection with a JSON 503 when the broker cannot subscribe', async () => {
     const down = await startTestNode({}, { broker: brokerThatCannotSubscribe() });
     try {
