@@ -20,6 +20,10 @@ class PublisherConnection {
   private head = 0;
   private pending = '';
   alive = true;
+  /** When it was last given a request or gave an answer (us). */
+  lastActiveUs = nowUs();
+  /** How long the server keeps it open idle, from `Keep-Alive: timeout=N` (us); unknown: never reused past 4 s. */
+  private idleLimitUs = 4_000_000;
 
   constructor(
     readonly target: PublishTarget,
@@ -39,7 +43,16 @@ class PublisherConnection {
 
   send(request: string, item: Outstanding): void {
     this.outstanding.push(item);
+    this.lastActiveUs = nowUs();
     this.socket.write(request);
+  }
+
+  /**
+   * Idle for nearly as long as the server keeps it: a request sent now could cross the server's
+   * close (HTTP/1.1's keep-alive race) and be lost. Retired a second early, as HTTP clients do.
+   */
+  nearIdleLimit(now: number): boolean {
+    return this.inFlight === 0 && now - this.lastActiveUs > this.idleLimitUs - 1_000_000;
   }
 
   close(): void {
@@ -86,6 +99,9 @@ class PublisherConnection {
         end = last + 5;
       } else end = headEnd + 4;
       this.pending = this.pending.slice(end);
+      this.lastActiveUs = nowUs();
+      const keepAlive = /\r\nkeep-alive:[^\r]*timeout=(\d+)/i.exec(head);
+      if (keepAlive) this.idleLimitUs = Number(keepAlive[1]) * 1_000_000;
       const item = this.outstanding[this.head++];
       if (this.head > 1024 && this.head * 2 > this.outstanding.length) {
         this.outstanding.splice(0, this.head);
@@ -168,6 +184,13 @@ function run(plan: PublishPlan): Promise<PublishResult> {
   /** The connection with the fewest answers owed, opening one while the pool is not full. */
   const pick = (targetIndex: number): PublisherConnection | null => {
     const pool = pools[targetIndex]!;
+    const now = nowUs();
+    for (let index = pool.length - 1; index >= 0; index--) {
+      const connection = pool[index]!;
+      if (!connection.nearIdleLimit(now)) continue;
+      pool.splice(index, 1);
+      connection.close();
+    }
     let best: PublisherConnection | null = null;
     for (const connection of pool) if (!best || connection.inFlight < best.inFlight) best = connection;
     if ((!best || best.inFlight > 0) && pool.length < plan.connectionsPerTarget) return freshConnection(targetIndex);
