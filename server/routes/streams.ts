@@ -189,12 +189,14 @@ export function knownFailure(error: unknown): ApiError | null {
   return asApiError(error) ?? bodyError(error as { type?: string }) ?? asRequestError(error);
 }
 
-/** Resolves true once the response has the connection's socket, false if the client left first. */
+/** Resolves true once the response has the connection's socket, false if the connection closed first. */
 function responseHasSocket(req: Request, res: Response): Promise<boolean> | boolean {
   if (res.socket) return true;
+  const connection = req.socket;
+  if (connection.destroyed) return false;
   return new Promise((resolve) => {
     const onSocket = () => {
-      req.off('close', onClose);
+      connection.off('close', onClose);
       resolve(true);
     };
     const onClose = () => {
@@ -202,6 +204,6 @@ function responseHasSocket(req: Request, res: Response): Promise<boolean> | bool
       resolve(false);
     };
     res.once('socket', onSocket);
-    req.once('close', onClose);
+    connection.once('close', onClose);
   });
 }
