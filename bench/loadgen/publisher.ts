@@ -24,6 +24,8 @@ class PublisherConnection {
   lastActiveUs = nowUs();
   /** How long the server keeps it open idle, from `Keep-Alive: timeout=N` (us); unknown: never reused past 4 s. */
   private idleLimitUs = 4_000_000;
+  /** The first answer's head told the idle limit, if the server gives one: later heads say the same. */
+  private idleLimitRead = false;
 
   constructor(
     readonly target: PublishTarget,
@@ -100,8 +102,11 @@ class PublisherConnection {
       } else end = headEnd + 4;
       this.pending = this.pending.slice(end);
       this.lastActiveUs = nowUs();
-      const keepAlive = /\r\nkeep-alive:[^\r]*timeout=(\d+)/i.exec(head);
-      if (keepAlive) this.idleLimitUs = Number(keepAlive[1]) * 1_000_000;
+      if (!this.idleLimitRead) {
+        this.idleLimitRead = true;
+        const keepAlive = /\r\nkeep-alive:[^\r]*timeout=(\d+)/i.exec(head);
+        if (keepAlive) this.idleLimitUs = Number(keepAlive[1]) * 1_000_000;
+      }
       const item = this.outstanding[this.head++];
       if (this.head > 1024 && this.head * 2 > this.outstanding.length) {
         this.outstanding.splice(0, this.head);

@@ -32,10 +32,6 @@ interface HandleWithFd {
 export class SocketWriter {
   constructor(private readonly calls: SocketWriterCalls | null) {}
 
-  get direct(): boolean {
-    return this.calls !== null;
-  }
-
   write(socket: Socket, bytes: Buffer): void {
     const { calls } = this;
     // writableLength counts every byte Node was given and the kernel has not taken yet, in its
