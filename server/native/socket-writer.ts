@@ -1,5 +1,8 @@
 // Writes to a socket's descriptor directly (socket-writer.c), for a node's most frequent writes: a
-// frame to each viewer. Node's socket.write costs about 1 us of JavaScript and C++ per call on top
+// frame to each viewer, and a stream's opening bytes. Both are Buffers made once and shared by many
+// viewers; a post's 201, a string, stays on socket.write, whose string path writes it without
+// making a Buffer (callgrind: converting it to write directly cost 1,600 instructions more per
+// post than it saved). Node's socket.write costs about 1 us of JavaScript and C++ per call on top
 // of the system call; direct, about 0.2, and no garbage per write (bench fan-out @10/s: CPU per
 // delivery 10.1 / 9.7 / 10.6 us through socket.write, 9.0 / 9.6 / 8.5 direct, alternated).
 // Order is kept by going direct only while Node holds nothing unsent for the socket: whatever the
@@ -32,26 +35,34 @@ interface HandleWithFd {
 export class SocketWriter {
   constructor(private readonly calls: SocketWriterCalls | null) {}
 
-  write(socket: Socket, bytes: Buffer): void {
-    const { calls } = this;
+  /**
+   * The descriptor that write() sends to, for the caller to keep: reading it is a call into C++,
+   * which cost about 1% of a node's CPU in bench rooms when made on every write. -1 where bytes
+   * must go through socket.write: no addon, a TLS socket (its descriptor carries the encrypted
+   * stream), or no descriptor. It stays the socket's for as long as the socket is writable, which
+   * write() checks before each use: once destroyed, the number may already be another connection's.
+   */
+  descriptor(socket: Socket): number {
+    if (this.calls === null || (socket as { encrypted?: boolean }).encrypted) return -1;
+    const fd = ((socket as unknown as { _handle: HandleWithFd | null })._handle)?.fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : -1;
+  }
+
+  /** @param fd what descriptor() gave for this socket */
+  write(socket: Socket, fd: number, bytes: Buffer): void {
     // writableLength counts every byte Node was given and the kernel has not taken yet, in its
     // own queue or in libuv's (and what a cork holds): with any, a direct write would overtake
-    // them. Not writable: ended (its FIN may still be queued) or destroyed (its descriptor number
-    // may already be another connection's). A TLS socket's descriptor carries the encrypted
-    // stream: its bytes must go through TLS.
-    if (calls !== null && socket.writableLength === 0 && socket.writable && !(socket as { encrypted?: boolean }).encrypted) {
-      const fd = ((socket as unknown as { _handle: HandleWithFd | null })._handle)?.fd;
-      if (typeof fd === 'number' && fd >= 0) {
-        const sent = calls.send(fd, bytes);
-        if (sent === bytes.length) return;
-        if (sent < 0) {
-          // As Node's own write reports it: send(2) has taken the socket's pending error (a
-          // reset peer), and a write after it would only see EPIPE.
-          socket.destroy(writeError(sent));
-          return;
-        }
-        if (sent > 0) bytes = bytes.subarray(sent);
+    // them. Not writable: ended (its FIN may still be queued) or destroyed.
+    if (fd >= 0 && socket.writableLength === 0 && socket.writable) {
+      const sent = this.calls!.send(fd, bytes);
+      if (sent === bytes.length) return;
+      if (sent < 0) {
+        // As Node's own write reports it: send(2) has taken the socket's pending error (a
+        // reset peer), and a write after it would only see EPIPE.
+        socket.destroy(writeError(sent));
+        return;
       }
+      if (sent > 0) bytes = bytes.subarray(sent);
     }
     socket.write(bytes);
   }

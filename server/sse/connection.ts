@@ -53,6 +53,8 @@ export class SseConnection implements Flushable {
   private closeListener: CloseListener | null = null;
   private closing: CloseReason | null = null;
   private opened = false;
+  /** The socket's descriptor for direct writes, read at open() (see SocketWriter.descriptor). */
+  private fd = -1;
   /** The scheduler's epoch at the last write: how long this viewer has been idle. */
   lastWriteEpoch = 0;
 
@@ -89,8 +91,10 @@ export class SseConnection implements Flushable {
     this.opened = true;
     this.head = null;
     this.lastWriteEpoch = this.scheduler.epoch;
+    const { writer } = this.scheduler;
+    this.fd = writer.descriptor(socket);
     if (head === 'raw') {
-      socket.write(rawOpeningBytes(this.options.retryMs));
+      writer.write(socket, this.fd, rawOpeningBytes(this.options.retryMs));
     } else {
       // Without chunked encoding the body is the raw frames and ends when the socket closes; Node
       // then says `Connection: close`, which an event stream is anyway.
@@ -137,7 +141,7 @@ export class SseConnection implements Flushable {
     const data = this.pendingMore === null ? first : Buffer.concat(this.pendingMore, this.pendingBytes);
     this.dropPending();
     this.lastWriteEpoch = this.scheduler.epoch;
-    this.scheduler.writer.write(socket, data);
+    this.scheduler.writer.write(socket, this.fd, data);
   }
 
   private dropPending(): void {

@@ -77,7 +77,9 @@ describe('direct socket writes', function () {
     const { calls, results } = counted();
     const writer = new SocketWriter(calls);
     const frames = ['id: 1\ndata: a\n\n', 'id: 2\ndata: é\n\n', 'id: 3\ndata: c\n\n'].map((text) => Buffer.from(text));
-    for (const frame of frames) writer.write(ours, frame);
+    const fd = writer.descriptor(ours);
+    assert.ok(fd >= 0, 'a loopback socket has a descriptor');
+    for (const frame of frames) writer.write(ours, fd, frame);
     assert.deepEqual(results, frames.map((frame) => frame.length));
     assert.equal(ours.writableLength, 0, 'Node was given nothing');
     const expected = Buffer.concat(frames);
@@ -92,16 +94,17 @@ describe('direct socket writes', function () {
     // Numbered chunks, each byte telling its chunk, until the peer's and our buffers are full.
     const chunk = (n: number) => Buffer.alloc(64 * 1024, n % 251);
     const written: Buffer[] = [];
+    const fd = writer.descriptor(ours);
     for (let n = 0; ours.writableLength === 0; n++) {
       assert.ok(n < 2000, 'the kernel never filled up');
       written.push(chunk(n));
-      writer.write(ours, written.at(-1)!);
+      writer.write(ours, fd, written.at(-1)!);
     }
     const directCalls = results.length;
     assert.ok(results.at(-1)! < 64 * 1024, `the last send was short: ${results.at(-1)}`);
     for (let n = written.length, end = n + 5; n < end; n++) {
       written.push(chunk(n));
-      writer.write(ours, written.at(-1)!);
+      writer.write(ours, fd, written.at(-1)!);
     }
     assert.equal(results.length, directCalls, 'behind queued bytes nothing went by send(2)');
     const expected = Buffer.concat(written);
@@ -110,7 +113,7 @@ describe('direct socket writes', function () {
     assert.ok(received.equals(expected), 'bytes arrived in the order written');
     // Drained: the socket goes direct again.
     await waitUntil(() => ours.writableLength === 0, 5000, 'the queue to drain');
-    writer.write(ours, Buffer.from('after\n'));
+    writer.write(ours, fd, Buffer.from('after\n'));
     assert.equal(results.length, directCalls + 1);
   });
 
@@ -125,7 +128,8 @@ describe('direct socket writes', function () {
     peer.resetAndDestroy();
     await once(peer, 'close');
     const { calls, results } = counted();
-    new SocketWriter(calls).write(ours, Buffer.from('data: lost\n\n'));
+    const writer = new SocketWriter(calls);
+    writer.write(ours, writer.descriptor(ours), Buffer.from('data: lost\n\n'));
     assert.equal(results.length, 1);
     assert.ok(results[0]! < 0, `send reported an error: ${results[0]}`);
     assert.equal(await closed, true, 'closed with an error');
@@ -134,19 +138,23 @@ describe('direct socket writes', function () {
     assert.equal(errors[0]!.syscall, 'write');
   });
 
-  it('never writes an ended or destroyed socket directly', async () => {
+  it('never writes an ended or destroyed socket directly, though its descriptor was read while open', async () => {
     const { calls, results } = counted();
     const writer = new SocketWriter(calls);
     const ended = (await pair()).ours;
     const errors: NodeJS.ErrnoException[] = [];
     ended.on('error', (error) => errors.push(error));
+    const endedFd = writer.descriptor(ended);
     ended.end();
-    writer.write(ended, Buffer.from('data: late\n\n'));
+    writer.write(ended, endedFd, Buffer.from('data: late\n\n'));
     await waitUntil(() => errors.length > 0, 2000, 'the write-after-end error');
     assert.equal(errors[0]!.code, 'ERR_STREAM_WRITE_AFTER_END');
     const destroyed = (await pair()).ours;
+    const destroyedFd = writer.descriptor(destroyed);
+    assert.ok(endedFd >= 0 && destroyedFd >= 0);
     destroyed.destroy();
-    writer.write(destroyed, Buffer.from('data: late\n\n'));
+    // The number is closed now, and the next connection accepted may be given it.
+    writer.write(destroyed, destroyedFd, Buffer.from('data: late\n\n'));
     assert.deepEqual(results, [], 'no send(2) on either');
   });
 
@@ -157,7 +165,9 @@ describe('direct socket writes', function () {
     sockets.push(tls);
     tls.on('error', () => {});
     assert.equal(typeof (tls as unknown as { _handle: { fd?: number } })._handle.fd, 'number', 'its handle does report a descriptor');
-    new SocketWriter(calls).write(tls, Buffer.from('data: secret\n\n'));
+    const writer = new SocketWriter(calls);
+    assert.equal(writer.descriptor(tls), -1);
+    writer.write(tls, writer.descriptor(tls), Buffer.from('data: secret\n\n'));
     assert.deepEqual(results, []);
   });
 
