@@ -7,15 +7,15 @@ import { compareIdText, isPast } from './broker/ids.js';
 import { messageJson } from './broker/message-json.js';
 import type { CloseListener, CloseReason, SseConnection } from './sse/connection.js';
 import type { WriteScheduler } from './sse/write-scheduler.js';
-import { encodeEvent, encodeReset, HEARTBEAT_FRAME } from './sse/frame.js';
+import { encodeEvent, encodeJsonEvent, encodeReset, HEARTBEAT_FRAME } from './sse/frame.js';
 import type { StreamFormat } from './validation.js';
 import { renderMessage } from './views/message.js';
 
 export type { StreamFormat } from './validation.js';
 
 export function encodeMessage(message: Message, format: StreamFormat): Buffer {
-  const data = format === 'json' ? messageJson(message) : renderMessage(message).value;
-  return encodeEvent({ id: message.id, data });
+  if (format === 'json') return encodeJsonEvent(message.id, messageJson(message));
+  return encodeEvent({ id: message.id, data: renderMessage(message).value });
 }
 
 /** One viewer of a room; a class, so that its close handling is a method and not a closure each. */

@@ -17,7 +17,22 @@ export function parseId(text: string): EntryId | null {
 }
 
 export function formatId(id: EntryId): string {
-  return `${id.ms}-${id.seq}`;
+  return `${msText(id.ms)}-${id.seq}`;
+}
+
+let lastMs = -1;
+let lastMsText = '';
+
+/**
+ * A timestamp's digits, remembered for the last one: an id's `<ms>` and the message's `ts` in
+ * its JSON are the same number, and past 2^31 it is a double, which takes the slow way to text.
+ */
+export function msText(ms: number): string {
+  if (ms !== lastMs) {
+    lastMsText = String(ms);
+    lastMs = ms;
+  }
+  return lastMsText;
 }
 
 export function compareIds(a: EntryId, b: EntryId): number {
