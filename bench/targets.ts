@@ -51,7 +51,7 @@ export function unavailableReason(name: TargetName): string | null {
 let nextPortCandidate = 20000 + Math.floor(Math.random() * 8000);
 
 /** A port below the ephemeral range (servers listen below 32768) that nothing listens on now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (let tries = 0; tries < 200; tries++) {
     const port = nextPortCandidate;
     nextPortCandidate = nextPortCandidate >= 32000 ? 20000 : nextPortCandidate + 1;
@@ -92,7 +92,7 @@ function tail(path: string): string {
 }
 
 /** sse-chat answers /healthz while its broker still connects; /readyz says when posts will work. */
-async function waitReady(child: ChildProcess, port: number, path: string, logPath: string, timeoutMs = 20000): Promise<void> {
+export async function waitReady(child: ChildProcess, port: number, path: string, logPath: string, timeoutMs = 20000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -104,7 +104,7 @@ async function waitReady(child: ChildProcess, port: number, path: string, logPat
   throw new Error(`no 200 on ${path} within ${timeoutMs} ms:\n${tail(logPath)}`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
@@ -113,7 +113,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function nodeCommand(name: TargetName, port: number, nodeIndex: number, options: StartOptions): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+/** How one node of a target is started: the command, its arguments and its environment. */
+export function nodeCommand(name: TargetName, port: number, nodeIndex: number, options: Pick<StartOptions, 'redisNodes'>): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
   if (name === 'nchan') {
     return { command: 'bash', args: [nchanScript, 'run', String(port), ...(options.redisNodes ? [options.redisNodes] : [])], env: process.env };
   }
@@ -137,6 +138,19 @@ function nodeCommand(name: TargetName, port: number, nodeIndex: number, options:
   return { command: process.execPath, args: [...nodeArgs, `${repoRoot}${NODE_MAINS[name]}`], env };
 }
 
+export function subPath(name: TargetName, stream: string): string {
+  return name === 'nchan' ? `/sub/${stream}` : `/streams/${stream}/events`;
+}
+
+export function pubPath(name: TargetName, stream: string): string {
+  return name === 'nchan' ? `/pub/${stream}` : `/streams/${stream}/messages`;
+}
+
+/** The path that answers 200 once a target takes posts. */
+export function readyPath(name: TargetName): string {
+  return name === 'sse-chat' ? '/readyz' : '/healthz';
+}
+
 export async function startServer(name: TargetName, options: StartOptions): Promise<RunningServer> {
   mkdirSync(options.logDir, { recursive: true });
   const children: ChildProcess[] = [];
@@ -145,8 +159,8 @@ export async function startServer(name: TargetName, options: StartOptions): Prom
     name,
     ports,
     pids: () => children.flatMap((child) => (child.pid ? processTree(child.pid) : [])),
-    subPath: (stream) => (name === 'nchan' ? `/sub/${stream}` : `/streams/${stream}/events`),
-    pubPath: (stream) => (name === 'nchan' ? `/pub/${stream}` : `/streams/${stream}/messages`),
+    subPath: (stream) => subPath(name, stream),
+    pubPath: (stream) => pubPath(name, stream),
     stop: async () => {
       await Promise.all(children.map(stopChild));
     },
@@ -162,7 +176,7 @@ export async function startServer(name: TargetName, options: StartOptions): Prom
       closeSync(logFd);
       children.push(child);
       ports.push(port);
-      await waitReady(child, port, name === 'sse-chat' ? '/readyz' : '/healthz', logPath);
+      await waitReady(child, port, readyPath(name), logPath);
     }
   } catch (error) {
     await server.stop();

@@ -1,0 +1,262 @@
+// `npm run bench:instructions [-- --targets sse-chat,nchan,raw-net --posts N --warm N --streams N --viewers N]`:
+// the user-space instructions each server spends per post, counted by valgrind's callgrind. Where
+// `npm run bench` measures CPU seconds, which on a shared VM swing by a third from minute to
+// minute, this counts what the server's code does, the same count run after run whatever else the
+// machine is doing; the kernel's part (the system calls, which both servers make alike) is not
+// counted. Each target runs alone under callgrind; its viewers connect, it takes `--warm` posts
+// (the JIT settles), the counters are zeroed, it takes `--posts` more, and the counts are dumped.
+// Posts go one at a time, each waiting for its 201 and every frame, as in rooms at 1,000/s where a
+// post seldom meets another.
+import { spawn, execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { processTree } from './procstat.js';
+import { freePort, nodeCommand, pubPath, readyPath, repoRoot, stopChild, subPath, waitReady, type TargetName } from './targets.js';
+
+interface Options {
+  targets: TargetName[];
+  posts: number;
+  warm: number;
+  streams: number;
+  viewers: number;
+}
+
+const TARGETS: TargetName[] = ['sse-chat', 'nchan', 'raw-net'];
+const USAGE = `usage: npm run bench:instructions -- [--targets ${TARGETS.join(',')}] [--posts N] [--warm N] [--streams N] [--viewers N]`;
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { targets: ['sse-chat', 'nchan'], posts: 5000, warm: 3000, streams: 50, viewers: 5 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const number = (min: number, max: number) => {
+      const value = Number(argv[++i]);
+      if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${arg} takes ${min}..${max}\n${USAGE}`);
+      return value;
+    };
+    if (arg === '--targets') {
+      options.targets = (argv[++i] ?? '').split(',').filter(Boolean) as TargetName[];
+      const unknown = options.targets.filter((target) => !TARGETS.includes(target));
+      if (unknown.length || options.targets.length === 0) throw new Error(`unknown target ${unknown.join(', ')}\n${USAGE}`);
+    } else if (arg === '--posts') options.posts = number(100, 1_000_000);
+    else if (arg === '--warm') options.warm = number(0, 1_000_000);
+    else if (arg === '--streams') options.streams = number(1, 1000);
+    else if (arg === '--viewers') options.viewers = number(1, 100);
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  }
+  return options;
+}
+
+/** The `totals:` line of a callgrind output file: every event of the part it covers. */
+export function callgrindTotal(text: string): number | null {
+  const match = /^totals:\s+(\d+)/m.exec(text) ?? /^summary:\s+(\d+)/m.exec(text);
+  return match ? Number(match[1]) : null;
+}
+
+/**
+ * Instructions per process from the first dump's files (`cg.<pid>.1-<thread>` with
+ * --separate-threads): the first thread's, the event loop of a Node server and the only thread of
+ * an nginx process, and all threads' together (V8's compiler and GC helpers for Node).
+ */
+export function dumpTotals(files: { name: string; text: string }[], pid: number): { main: number; all: number } | null {
+  let main: number | null = null;
+  let all = 0;
+  for (const { name, text } of files) {
+    const match = /^cg\.(\d+)\.1-(\d+)$/.exec(name);
+    if (!match || Number(match[1]) !== pid) continue;
+    const total = callgrindTotal(text) ?? 0;
+    all += total;
+    if (Number(match[2]) === 1) main = total;
+  }
+  return main === null ? null : { main, all };
+}
+
+/** Counts `data:` lines in an event stream read in chunks of any size. */
+export class FrameCounter {
+  count = 0;
+  private carry = '';
+
+  read(chunk: Buffer): void {
+    const text = this.carry + chunk.toString('latin1');
+    for (let at = text.indexOf('\ndata:'); at >= 0; at = text.indexOf('\ndata:', at + 1)) this.count++;
+    this.carry = text.slice(-5);
+  }
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+    socket.setNoDelay(true);
+    socket.once('error', reject);
+  });
+}
+
+/** Viewers on every stream, then posts one at a time on one keep-alive connection. */
+class Workload {
+  private readonly counters: FrameCounter[] = [];
+  private readonly sockets: net.Socket[] = [];
+  private publisher: net.Socket | null = null;
+  private answers = '';
+  private onAnswer: ((status: number) => void) | null = null;
+  private onFrames: (() => void) | null = null;
+  private seq = 0;
+
+  constructor(
+    private readonly target: TargetName,
+    private readonly port: number,
+    private readonly options: Options,
+  ) {}
+
+  private get frames(): number {
+    let total = 0;
+    for (const counter of this.counters) total += counter.count;
+    return total;
+  }
+
+  async open(): Promise<void> {
+    for (let stream = 0; stream < this.options.streams; stream++) {
+      for (let viewer = 0; viewer < this.options.viewers; viewer++) {
+        const socket = await connect(this.port);
+        const counter = new FrameCounter();
+        const headSeen = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+        socket.on('data', (chunk: Buffer) => {
+          counter.read(chunk);
+          this.onFrames?.();
+        });
+        socket.write(`GET ${subPath(this.target, `cg-${stream}`)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+        await headSeen;
+        this.counters.push(counter);
+        this.sockets.push(socket);
+      }
+    }
+    const publisher = await connect(this.port);
+    publisher.on('data', (chunk: Buffer) => {
+      this.answers += chunk.toString('latin1');
+      const headEnd = this.answers.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(this.answers.slice(0, headEnd))?.[1] ?? 0);
+      if (this.answers.length < headEnd + 4 + length) return;
+      const status = Number(this.answers.slice(9, 12));
+      this.answers = this.answers.slice(headEnd + 4 + length);
+      this.onAnswer?.(status);
+    });
+    this.publisher = publisher;
+  }
+
+  async post(count: number): Promise<void> {
+    const { streams, viewers } = this.options;
+    for (let k = 0; k < count; k++, this.seq++) {
+      const stream = this.seq % streams;
+      const body = JSON.stringify({ author: 'bench', text: `|${this.seq}|0|0|` });
+      const framesBefore = this.frames;
+      const answered = new Promise<number>((resolve) => (this.onAnswer = resolve));
+      const delivered = new Promise<void>((resolve) => {
+        this.onFrames = () => {
+          if (this.frames >= framesBefore + viewers) resolve();
+        };
+      });
+      this.publisher!.write(`POST ${pubPath(this.target, `cg-${stream}`)} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      const status = await answered;
+      if (status < 200 || status > 299) throw new Error(`post ${this.seq} answered ${status}`);
+      await delivered;
+    }
+    this.onFrames = null;
+  }
+
+  close(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.publisher?.destroy();
+  }
+}
+
+interface Counted {
+  target: TargetName;
+  posts: number;
+  mainPerPost: number;
+  allPerPost: number;
+}
+
+function callgrindControl(action: '-z' | '-d', pid: number, env: NodeJS.ProcessEnv): void {
+  // vgdb finds the process by a file named after USER and HOST: the server's environment names it.
+  execFileSync('callgrind_control', [action, String(pid)], { env, stdio: 'ignore', timeout: 60_000 });
+}
+
+async function count(target: TargetName, options: Options, outDir: string): Promise<Counted> {
+  const port = await freePort();
+  const { command, args, env } = nodeCommand(target, port, 0, {});
+  const valgrind = [
+    '--tool=callgrind',
+    `--callgrind-out-file=${outDir}/cg.%p`,
+    '--separate-threads=yes',
+    '--dump-instr=no',
+    // nchan.sh execs nginx, whose master forks the worker; the shell's helpers need not be traced.
+    '--trace-children=yes',
+    '--trace-children-skip=*dpkg*,*/sed,*/awk,*/cp,*/mkdir,*/rm,*/dirname',
+  ];
+  const logPath = `${outDir}/${target}.log`;
+  const logFd = openSync(logPath, 'w');
+  const child = spawn('valgrind', [...valgrind, command, ...args], { env, stdio: ['ignore', logFd, logFd], cwd: repoRoot });
+  closeSync(logFd);
+  const workload = new Workload(target, port, options);
+  try {
+    await waitReady(child, port, readyPath(target), logPath, 180_000);
+    await workload.open();
+    await workload.post(options.warm);
+    const pids = processTree(child.pid!);
+    for (const pid of pids) callgrindControl('-z', pid, env);
+    await workload.post(options.posts);
+    for (const pid of pids) callgrindControl('-d', pid, env);
+    const files = readdirSync(outDir).map((name) => ({ name, text: name.startsWith('cg.') ? readFileSync(`${outDir}/${name}`, 'utf8') : '' }));
+    let main = 0;
+    let all = 0;
+    for (const pid of pids) {
+      const totals = dumpTotals(files, pid);
+      if (!totals) throw new Error(`no callgrind dump for process ${pid}`);
+      main += totals.main;
+      all += totals.all;
+    }
+    return { target, posts: options.posts, mainPerPost: Math.round(main / options.posts), allPerPost: Math.round(all / options.posts) };
+  } finally {
+    workload.close();
+    await stopChild(child);
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('valgrind is not installed (Debian: apt-get install valgrind)');
+  }
+  const runDir = `${repoRoot}bench/results/instructions-${Date.now().toString(36)}`;
+  console.log(`${options.streams} streams x ${options.viewers} viewers; ${options.warm} posts to warm up, then ${options.posts} counted, one at a time; valgrind callgrind, user space only`);
+  const results: Counted[] = [];
+  for (const target of options.targets) {
+    const outDir = `${runDir}/${target}`;
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(outDir, { recursive: true });
+    process.stdout.write(`${target} ... `);
+    const started = Date.now();
+    const result = await count(target, options, outDir);
+    results.push(result);
+    console.log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+  const peer = results.find((result) => result.target === 'nchan');
+  console.log(`\n${'target'.padEnd(10)} ${'event loop / post'.padStart(18)} ${'all threads / post'.padStart(19)} ${'vs nchan (event loop)'.padStart(22)}`);
+  for (const result of results) {
+    const ratio = peer && result !== peer ? (result.mainPerPost / peer.mainPerPost).toFixed(2) : '-';
+    console.log(`${result.target.padEnd(10)} ${result.mainPerPost.toLocaleString('en-US').padStart(18)} ${result.allPerPost.toLocaleString('en-US').padStart(19)} ${ratio.padStart(22)}`);
+  }
+  console.log(JSON.stringify({ scenario: 'instructions', options, results }));
+  console.log(`\ncallgrind files and server logs: ${runDir}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error((error as Error).message);
+    process.exit(1);
+  });
+}
