@@ -35,12 +35,28 @@ export interface MessageLimits {
 
 /** Author is one line: runs of white space become one space. */
 function normaliseAuthor(value: string): string {
-  return value.replace(/\s+/g, ' ').trim();
+  // Most authors are printable ASCII with single spaces between words, which this leaves as they
+  // are: a scan costs less than a regular expression's replace on every post.
+  return isPlainWords(value) ? value : value.replace(/\s+/g, ' ').trim();
+}
+
+/** Printable ASCII, and no space at either end or next to another. */
+function isPlainWords(value: string): boolean {
+  let previous = 0x20;
+  for (let at = 0; at < value.length; at++) {
+    const code = value.charCodeAt(at);
+    if (code < 0x20 || code > 0x7e || (code === 0x20 && previous === 0x20)) return false;
+    previous = code;
+  }
+  return previous !== 0x20;
 }
 
 /** Text keeps its line breaks, normalised to \n; NUL is dropped. */
 function normaliseText(value: string): string {
-  return value.replace(/\r\n?/g, '\n').replace(/[\0]/g, '').trim();
+  // Each replace only where there is something to replace: most texts have neither.
+  if (value.includes('\r')) value = value.replace(/\r\n?/g, '\n');
+  if (value.includes('\0')) value = value.replace(/[\0]/g, '');
+  return value.trim();
 }
 
 /** A required string field, normalised, then between 1 and `max` characters. */

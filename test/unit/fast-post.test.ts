@@ -37,6 +37,25 @@ describe('the fast path check of a message', () => {
   }
 });
 
+describe('the normalising of author and text', () => {
+  // The rules as first written, one replace each: the shortcuts for plain values must agree.
+  const author = (value: string) => value.replace(/\s+/g, ' ').trim();
+  const text = (value: string) => value.replace(/\r\n?/g, '\n').replace(/[\0]/g, '').trim();
+  const schema = messageSchema({ maxAuthorChars: 100, maxTextChars: 100 });
+  const values = ['ada', 'ada lovelace', 'a  b', ' a', 'a ', 'a\tb', 'a\nb', 'a\u00a0b', 'é b', '\u3000a', 'a\u2028b', 'a\ufeffb', 'x\u000bz', '~!', 'a\u007fb', 'l1\r\nl2\rl3\nl4', 'n\0ul\0', ' \r\n x \r\n ', '\0a\r'];
+  it('gives what the regular expressions give, for plain and awkward values alike', () => {
+    for (const value of values) {
+      const parsed = schema.safeParse({ author: value, text: value });
+      if (author(value) === '' || text(value) === '') {
+        assert.equal(parsed.success, false, JSON.stringify(value));
+        continue;
+      }
+      assert.deepEqual(parsed.success && parsed.data, { author: author(value), text: text(value) }, JSON.stringify(value));
+      assert.deepEqual(quickMessageInput({ author: value, text: value }, { maxAuthorChars: 100, maxTextChars: 100 }), { author: author(value), text: text(value) });
+    }
+  });
+});
+
 describe('raw JSON responses', () => {
   it('render the head Node and Express send, in their order', () => {
     const now = Date.UTC(2026, 10, 23, 11, 0, 0, 500);

@@ -90,6 +90,19 @@ describe('request head parsing (raw fast paths)', () => {
       'GET /x\tHTTP/1.1\r\n\r\n',
       'GET /x HTTP/1.1\r\nConnection: close\t\r\n\r\n',
       'GET /x HTTP/1.1\r\nConnection: keep-alive,\tclose\r\n\r\n',
+      'GET  /x HTTP/1.1\r\n\r\n',
+      'GET /x  HTTP/1.1\r\n\r\n',
+      'GET /x HTTP/1.1 \r\n\r\n',
+      ' GET /x HTTP/1.1\r\n\r\n',
+      'G3T /x HTTP/1.1\r\n\r\n',
+      '/x HTTP/1.1\r\n\r\n',
+      'GET HTTP/1.1\r\n\r\n',
+      'GET /x HTTP/1.10\r\n\r\n',
+      'GET /x HTTP/1.\r\n\r\n',
+      'GET /x HTTP/1.2\r\n\r\n',
+      'GET /x http/1.1\r\n\r\n',
+      'GET /a b HTTP/1.1\r\n\r\n',
+      'GET /x HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n',
     ]) {
       assert.deepEqual(parse(text), { kind: 'other' }, JSON.stringify(text));
     }
