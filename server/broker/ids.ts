@@ -20,7 +20,8 @@ export function formatId(id: EntryId): string {
   return `${msText(id.ms)}-${id.seq}`;
 }
 
-let lastMs = -1;
+// NaN equals nothing: the first call always converts.
+let lastMs = NaN;
 let lastMsText = '';
 
 /**

@@ -30,8 +30,9 @@ let lastRegionJson = '""';
 function serialize(message: Message): string {
   const { id, stream, author, text, ts, node, region } = message;
   const tsText = msText(ts);
-  // Anything else (a hand-made message in a test, say) goes the long way, to the same text.
-  if (!isPlainId(id, tsText)) return JSON.stringify(message);
+  // Anything else (a hand-made message in a test, say) goes the long way, to the same text; so
+  // does a ts JSON writes as null.
+  if (!Number.isFinite(ts) || !isPlainId(id, tsText)) return JSON.stringify(message);
   if (node !== lastNode) {
     lastNodeJson = JSON.stringify(node);
     lastNode = node;

@@ -21,5 +21,14 @@ describe('stream ids', () => {
     assert.deepEqual(nextId({ ms: 100, seq: 4 }, 90), { ms: 100, seq: 5 }, 'clock stepped back');
     assert.deepEqual(nextId({ ms: 100, seq: 4 }, 101), { ms: 101, seq: 0 });
     assert.equal(formatId({ ms: 7, seq: 8 }), '7-8');
+    // The digits of the last timestamp are remembered: a different one is never given them.
+    assert.equal(formatId({ ms: -1, seq: 3 }), '-1-3');
+    assert.equal(formatId({ ms: 7, seq: 9 }), '7-9');
+  });
+
+  it('formats the first id a process makes, whatever its time', async () => {
+    // A fresh copy of the module, as at a process's start: nothing remembered yet.
+    const fresh = (await import(new URL('../../server/broker/ids.js?first', import.meta.url).href)) as typeof import('../../server/broker/ids.js');
+    assert.equal(fresh.formatId({ ms: -1, seq: 3 }), '-1-3');
   });
 });

@@ -45,6 +45,10 @@ describe('message JSON', () => {
       { ...base, ts: 1700000000001 },
       { ...base, id: '5-0', ts: 5 },
       { ...base, id: '0-0', ts: 0 },
+      { ...base, id: 'NaN-1', ts: NaN },
+      { ...base, id: 'Infinity-0', ts: Infinity },
+      { ...base, id: '-5-1', ts: -5 },
+      { ...base, id: '1.5-0', ts: 1.5 },
     ];
     for (const message of odd) assert.equal(messageJson(message), JSON.stringify(message), message.id);
   });
