@@ -41,7 +41,7 @@ function serialize(message: Message): string {
     lastRegionJson = JSON.stringify(region);
     lastRegion = region;
   }
-  return `{"id":"${id}","stream":${JSON.stringify(stream)},"author":${JSON.stringify(author)},"text":${JSON.stringify(text)},"ts":${tsText},"node":${lastNodeJson},"region":${lastRegionJson}}`;
+  return `{"id":"${id}","stream":${isPlainName(stream) ? `"${stream}"` : JSON.stringify(stream)},"author":${JSON.stringify(author)},"text":${JSON.stringify(text)},"ts":${tsText},"node":${lastNodeJson},"region":${lastRegionJson}}`;
 }
 
 /** `<ts>-<seq>`, as every broker makes its ids: nothing in it to escape. */
@@ -51,6 +51,16 @@ function isPlainId(id: string, tsText: string): boolean {
   for (let at = dash + 1; at < id.length; at++) {
     const code = id.charCodeAt(at);
     if (code < 0x30 || code > 0x39) return false;
+  }
+  return true;
+}
+
+/** A stream name as STREAM_NAME allows them (letters, digits, `_`, `.`, `-`): nothing to escape. */
+function isPlainName(name: string): boolean {
+  for (let at = 0; at < name.length; at++) {
+    const code = name.charCodeAt(at);
+    const plain = (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x5f || code === 0x2e || code === 0x2d;
+    if (!plain) return false;
   }
   return true;
 }

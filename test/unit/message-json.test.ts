@@ -49,6 +49,11 @@ describe('message JSON', () => {
       { ...base, id: 'Infinity-0', ts: Infinity },
       { ...base, id: '-5-1', ts: -5 },
       { ...base, id: '1.5-0', ts: 1.5 },
+      { ...base, stream: 'a"b' },
+      { ...base, stream: 'a\\b' },
+      { ...base, stream: 'a\nb' },
+      { ...base, stream: 'é' },
+      { ...base, stream: '' },
     ];
     for (const message of odd) assert.equal(messageJson(message), JSON.stringify(message), message.id);
   });
