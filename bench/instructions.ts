@@ -10,6 +10,8 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { markerText, nowUs } from './loadgen/protocol.js';
+import { SseScanner, type DeliverySink } from './loadgen/sse-scanner.js';
 import { processTree } from './procstat.js';
 import { freePort, nodeCommand, pubPath, readyPath, repoRoot, stopChild, subPath, waitReady, type TargetName } from './targets.js';
 
@@ -73,18 +75,6 @@ export function dumpTotals(files: { name: string; text: string }[], pid: number)
   return main === null ? null : { main, all };
 }
 
-/** Counts `data:` lines in an event stream read in chunks of any size. */
-export class FrameCounter {
-  count = 0;
-  private carry = '';
-
-  read(chunk: Buffer): void {
-    const text = this.carry + chunk.toString('latin1');
-    for (let at = text.indexOf('\ndata:'); at >= 0; at = text.indexOf('\ndata:', at + 1)) this.count++;
-    this.carry = text.slice(-5);
-  }
-}
-
 function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
@@ -93,14 +83,18 @@ function connect(port: number): Promise<net.Socket> {
   });
 }
 
-/** Viewers on every stream, then posts one at a time on one keep-alive connection. */
-class Workload {
-  private readonly counters: FrameCounter[] = [];
+/**
+ * Viewers on every stream, read by the load generator's own SSE scanner (it finds the publisher's
+ * marker in each message, through chunked encoding too), then posts one at a time on one
+ * keep-alive connection.
+ */
+class Workload implements DeliverySink {
   private readonly sockets: net.Socket[] = [];
   private publisher: net.Socket | null = null;
   private answers = '';
   private onAnswer: ((status: number) => void) | null = null;
   private onFrames: (() => void) | null = null;
+  private frames = 0;
   private seq = 0;
 
   constructor(
@@ -109,25 +103,24 @@ class Workload {
     private readonly options: Options,
   ) {}
 
-  private get frames(): number {
-    let total = 0;
-    for (const counter of this.counters) total += counter.count;
-    return total;
+  onDelivery(): void {
+    this.frames++;
+    this.onFrames?.();
   }
 
   async open(): Promise<void> {
     for (let stream = 0; stream < this.options.streams; stream++) {
       for (let viewer = 0; viewer < this.options.viewers; viewer++) {
         const socket = await connect(this.port);
-        const counter = new FrameCounter();
-        const headSeen = new Promise<void>((resolve) => socket.once('data', () => resolve()));
-        socket.on('data', (chunk: Buffer) => {
-          counter.read(chunk);
-          this.onFrames?.();
+        const scanner = new SseScanner(this, 0);
+        const headSeen = new Promise<void>((resolve, reject) => {
+          socket.on('data', (chunk: Buffer) => {
+            if (!scanner.feed(chunk, 0, chunk.length, 0)) reject(new Error(`the event stream answered ${scanner.status}`));
+            else if (scanner.headDone) resolve();
+          });
         });
         socket.write(`GET ${subPath(this.target, `cg-${stream}`)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
         await headSeen;
-        this.counters.push(counter);
         this.sockets.push(socket);
       }
     }
@@ -149,7 +142,7 @@ class Workload {
     const { streams, viewers } = this.options;
     for (let k = 0; k < count; k++, this.seq++) {
       const stream = this.seq % streams;
-      const body = JSON.stringify({ author: 'bench', text: `|${this.seq}|0|0|` });
+      const body = JSON.stringify({ author: 'bench', text: markerText(this.seq, nowUs(), 0) });
       const framesBefore = this.frames;
       const answered = new Promise<number>((resolve) => (this.onAnswer = resolve));
       const delivered = new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { callgrindTotal, dumpTotals, FrameCounter } from '../../bench/instructions.js';
+import { callgrindTotal, dumpTotals } from '../../bench/instructions.js';
 
-// The instruction counter's reading of callgrind's files and of the viewers' streams.
+// The instruction counter's reading of callgrind's files.
 describe('bench instructions', () => {
   const dump = (total: number) => `version: 1\ncreator: callgrind-3.19.0\ncmd: node x\npart: 1\nevents: Ir\nsummary: ${total}\n\nfn=main\n1 ${total}\n\ntotals: ${total}\n`;
 
@@ -24,14 +24,5 @@ describe('bench instructions', () => {
     assert.deepEqual(dumpTotals(files, 100), { main: 700, all: 775 });
     assert.deepEqual(dumpTotals(files, 200), { main: 400, all: 400 });
     assert.equal(dumpTotals(files, 300), null, 'a process that was not dumped');
-  });
-
-  it('counts the data lines of an event stream however it is cut into reads', () => {
-    const stream = 'HTTP/1.1 200 OK\r\n\r\nretry: 2000\n: connected\n\nid: 1-0\ndata: {"a":1}\n\nid: 1-1\ndata: {"a":2}\n\n:\n\nid: 1-2\ndata: x\n\n';
-    for (const size of [1, 2, 3, 5, 7, 1000]) {
-      const counter = new FrameCounter();
-      for (let at = 0; at < stream.length; at += size) counter.read(Buffer.from(stream.slice(at, at + size), 'latin1'));
-      assert.equal(counter.count, 3, `reads of ${size}`);
-    }
   });
 });
