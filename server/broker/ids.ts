@@ -1,6 +1,8 @@
 // Stream entry ids (`<ms>-<seq>`, the Redis Stream form): parsing and ordering, shared by both
 // brokers and by the resume path. Pure functions.
 
+import { rememberLast } from './remember-last.js';
+
 export interface EntryId {
   ms: number;
   seq: number;
@@ -20,21 +22,11 @@ export function formatId(id: EntryId): string {
   return `${msText(id.ms)}-${id.seq}`;
 }
 
-// NaN equals nothing: the first call always converts.
-let lastMs = NaN;
-let lastMsText = '';
-
 /**
  * A timestamp's digits, remembered for the last one: an id's `<ms>` and the message's `ts` in
  * its JSON are the same number, and past 2^31 it is a double, which takes the slow way to text.
  */
-export function msText(ms: number): string {
-  if (ms !== lastMs) {
-    lastMsText = String(ms);
-    lastMs = ms;
-  }
-  return lastMsText;
-}
+export const msText: (ms: number) => string = rememberLast(String);
 
 export function compareIds(a: EntryId, b: EntryId): number {
   return a.ms - b.ms || a.seq - b.seq;

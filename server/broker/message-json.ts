@@ -2,18 +2,10 @@
 // frame to the stream's viewers and its 201 to the poster carry the same text.
 import type { Message } from './broker.js';
 import { msText } from './ids.js';
-
-let lastMessage: Message | null = null;
-let lastJson = '';
+import { rememberLast } from './remember-last.js';
 
 /** JSON.stringify(message), remembered for the most recent message (messages are never changed). */
-export function messageJson(message: Message): string {
-  if (message !== lastMessage) {
-    lastJson = serialize(message);
-    lastMessage = message;
-  }
-  return lastJson;
-}
+export const messageJson: (message: Message) => string = rememberLast(serialize);
 
 // Every broker makes its messages with these keys in this order, so the text below is exactly
 // JSON.stringify's. Built by parts because JSON.stringify walks the object and scans every string
@@ -22,10 +14,8 @@ export function messageJson(message: Message): string {
 // repeat on every message a node posts, and the id's digits are the timestamp's, so only the
 // author and text are escaped per message.
 
-let lastNode = '';
-let lastNodeJson = '""';
-let lastRegion = '';
-let lastRegionJson = '""';
+const nodeJson = rememberLast(JSON.stringify);
+const regionJson = rememberLast(JSON.stringify);
 
 function serialize(message: Message): string {
   const { id, stream, author, text, ts, node, region } = message;
@@ -33,15 +23,7 @@ function serialize(message: Message): string {
   // Anything else (a hand-made message in a test, say) goes the long way, to the same text; so
   // does a ts JSON writes as null.
   if (!Number.isFinite(ts) || !isPlainId(id, tsText)) return JSON.stringify(message);
-  if (node !== lastNode) {
-    lastNodeJson = JSON.stringify(node);
-    lastNode = node;
-  }
-  if (region !== lastRegion) {
-    lastRegionJson = JSON.stringify(region);
-    lastRegion = region;
-  }
-  return `{"id":"${id}","stream":${isPlainName(stream) ? `"${stream}"` : JSON.stringify(stream)},"author":${JSON.stringify(author)},"text":${JSON.stringify(text)},"ts":${tsText},"node":${lastNodeJson},"region":${lastRegionJson}}`;
+  return `{"id":"${id}","stream":${isPlainName(stream) ? `"${stream}"` : JSON.stringify(stream)},"author":${JSON.stringify(author)},"text":${JSON.stringify(text)},"ts":${tsText},"node":${nodeJson(node)},"region":${regionJson(region)}}`;
 }
 
 /** `<ts>-<seq>`, as every broker makes its ids: nothing in it to escape. */
