@@ -7,6 +7,7 @@ import { compareIdText, isPast } from './broker/ids.js';
 import { messageJson } from './broker/message-json.js';
 import type { CloseListener, CloseReason, SseConnection } from './sse/connection.js';
 import type { WriteScheduler } from './sse/write-scheduler.js';
+import { SlicedSweep } from './sse/sliced-sweep.js';
 import { encodeEvent, encodeJsonEvent, encodeReset, HEARTBEAT_FRAME } from './sse/frame.js';
 import type { StreamFormat } from './validation.js';
 import { renderMessage } from './views/message.js';
@@ -72,6 +73,12 @@ export interface HubStats {
 
 /** Heartbeat ticks per HEARTBEAT_MS (see the Hub's constructor). */
 const HEARTBEAT_TICKS = 4;
+/**
+ * What one turn of the heartbeat's sweep may do before yielding: a look at a viewer costs 1, a
+ * heartbeat queued (a write) 16. About 0.2 ms of looks or 0.5 ms of writes on the bench machine.
+ */
+const HEARTBEAT_SLICE_BUDGET = 1024;
+const HEARTBEAT_WRITE_COST = 16;
 /** Messages read from the broker per step of a replay. */
 const REPLAY_PAGE = 1000;
 
@@ -79,6 +86,11 @@ export class Hub {
   readonly stats: HubStats = { messages: 0, deliveries: 0, slowViewersCut: 0, resets: 0 };
   private readonly rooms = new Map<string, Room>();
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly heartbeatSweep = new SlicedSweep<Room, Viewer>(
+    (room) => room.viewers,
+    (viewer) => this.heartbeatIfIdle(viewer),
+    HEARTBEAT_SLICE_BUDGET,
+  );
   private closed = false;
 
   constructor(
@@ -91,7 +103,7 @@ export class Hub {
     // One timer for every connection rather than one each, ticking four times per interval: a
     // viewer gets a heartbeat once nothing was written to it for 3-4 ticks (3/4 to one whole
     // interval, never longer), so busy streams get none and idle viewers' beats spread over the
-    // ticks instead of one burst.
+    // ticks instead of one burst. Each tick's look at every viewer runs in slices (SlicedSweep).
     this.heartbeat = setInterval(() => this.sendHeartbeats(), Math.max(1, Math.floor(options.heartbeatMs / HEARTBEAT_TICKS)));
     this.heartbeat.unref();
   }
@@ -154,6 +166,7 @@ export class Hub {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.heartbeat);
+    this.heartbeatSweep.stop();
     const rooms = [...this.rooms.values()];
     for (const room of rooms) for (const viewer of [...room.viewers]) viewer.connection.end();
     await Promise.allSettled(rooms.map((room) => this.unsubscribe(room)));
@@ -285,11 +298,13 @@ export class Hub {
   }
 
   private sendHeartbeats(): void {
-    const epoch = ++this.scheduler.epoch;
-    for (const room of this.rooms.values()) {
-      for (const viewer of room.viewers) {
-        if (viewer.connection.lastWriteEpoch <= epoch - HEARTBEAT_TICKS) viewer.connection.send(HEARTBEAT_FRAME);
-      }
-    }
+    ++this.scheduler.epoch;
+    this.heartbeatSweep.start(this.rooms.values());
+  }
+
+  private heartbeatIfIdle(viewer: Viewer): number {
+    if (viewer.connection.lastWriteEpoch > this.scheduler.epoch - HEARTBEAT_TICKS) return 1;
+    viewer.connection.send(HEARTBEAT_FRAME);
+    return HEARTBEAT_WRITE_COST;
   }
 }
