@@ -8,6 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { processTree } from './procstat.js';
+import { SERVER_MAIN, startNodeFlags } from '../scripts/start-command.js';
 
 export type TargetName = 'sse-chat' | 'nchan' | 'naive' | 'raw-net';
 export const ALL_TARGETS: TargetName[] = ['sse-chat', 'nchan', 'naive', 'raw-net'];
@@ -15,7 +16,7 @@ export const ALL_TARGETS: TargetName[] = ['sse-chat', 'nchan', 'naive', 'raw-net
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** The built entry point of each Node target, relative to the repository. */
 const NODE_MAINS: Record<Exclude<TargetName, 'nchan'>, string> = {
-  'sse-chat': 'dist/server/main.js',
+  'sse-chat': SERVER_MAIN,
   naive: 'dist/bench/peers/naive.js',
   'raw-net': 'dist/bench/peers/raw-net.js',
 };
@@ -132,10 +133,12 @@ export function nodeCommand(name: TargetName, port: number, nodeIndex: number, o
   if (options.redisNodes) env.REDIS_CLUSTER_NODES = options.redisNodes;
   else delete env.REDIS_CLUSTER_NODES;
   delete env.REDIS_URL;
-  // BENCH_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`: flags for the Node servers only
-  // (NODE_OPTIONS would reach the load generator too, and refuses --cpu-prof).
+  // sse-chat runs with the flags `npm start` gives it. BENCH_NODE_ARGS, e.g. `--cpu-prof
+  // --cpu-prof-dir=/tmp/prof`: flags for the Node servers only (NODE_OPTIONS would reach the load
+  // generator too, and refuses --cpu-prof); they come later, so they win over the start script's.
+  const startFlags = name === 'sse-chat' ? startNodeFlags() : [];
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return { command: process.execPath, args: [...nodeArgs, `${repoRoot}${NODE_MAINS[name]}`], env };
+  return { command: process.execPath, args: [...startFlags, ...nodeArgs, `${repoRoot}${NODE_MAINS[name]}`], env };
 }
 
 export function subPath(name: TargetName, stream: string): string {

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startRedisCluster } from '../test/helpers/redis-cluster.js';
+import { startNodeFlags } from './start-command.js';
 
 const MAIN = fileURLToPath(new URL('../server/main.js', import.meta.url));
 const basePort = Number(process.env.BASE_PORT ?? 3001);
@@ -14,7 +15,7 @@ console.log(`Redis Cluster up: ${cluster.envValue}`);
 
 const nodes: ChildProcess[] = regions.map((region, index) => {
   const port = basePort + index;
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...startNodeFlags(), MAIN], {
     env: {
       ...process.env,
       PORT: String(port),
