@@ -1,12 +1,15 @@
-// `npm run bench:instructions [-- --targets sse-chat,nchan,raw-net --posts N --warm N --streams N --viewers N]`:
-// the user-space instructions each server spends per post, counted by valgrind's callgrind. Where
+// `npm run bench:instructions [-- --targets sse-chat,nchan,raw-net --posts N --warm N --streams N --viewers N --connects N]`:
+// the user-space instructions each server spends per post, and per viewer it lets in, counted by
+// valgrind's callgrind. Where
 // `npm run bench` measures CPU seconds, which on a shared VM swing by a third from minute to
 // minute, this counts what the server's code does, the same count run after run whatever else the
 // machine is doing; the kernel's part (the system calls, which both servers make alike) is not
 // counted. Each target runs alone under callgrind; its viewers connect, it takes `--warm` posts
 // (the JIT settles), the counters are zeroed, it takes `--posts` more, and the counts are dumped.
 // Posts go one at a time, each waiting for its 201 and every frame, as in rooms at 1,000/s where a
-// post seldom meets another.
+// post seldom meets another. Then the counters are zeroed again and `--connects` more viewers
+// connect, 10 per stream on streams of their own as in idle, one at a time, each waiting for its
+// response head (the part of idle's setup time that is the server's).
 import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -21,13 +24,16 @@ interface Options {
   warm: number;
   streams: number;
   viewers: number;
+  connects: number;
 }
 
 const TARGETS: TargetName[] = ['sse-chat', 'nchan', 'raw-net'];
-const USAGE = `usage: npm run bench:instructions -- [--targets ${TARGETS.join(',')}] [--posts N] [--warm N] [--streams N] [--viewers N]`;
+const USAGE = `usage: npm run bench:instructions -- [--targets ${TARGETS.join(',')}] [--posts N] [--warm N] [--streams N] [--viewers N] [--connects N]`;
+/** Viewers per stream in the connect phase, as in idle (15,000 over 1,500 streams). */
+const CONNECTS_PER_STREAM = 10;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { targets: ['sse-chat', 'nchan'], posts: 5000, warm: 3000, streams: 50, viewers: 5 };
+  const options: Options = { targets: ['sse-chat', 'nchan'], posts: 5000, warm: 3000, streams: 50, viewers: 5, connects: 2000 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const number = (min: number, max: number) => {
@@ -43,6 +49,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--warm') options.warm = number(0, 1_000_000);
     else if (arg === '--streams') options.streams = number(1, 1000);
     else if (arg === '--viewers') options.viewers = number(1, 100);
+    else if (arg === '--connects') options.connects = number(0, 15_000);
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -58,19 +65,19 @@ export function callgrindTotal(text: string): number | null {
 }
 
 /**
- * Instructions per process from the first dump's files (`cg.<pid>.1-<thread>` with
+ * Instructions per process from one dump's files (`cg.<pid>.<dump>-<thread>` with
  * --separate-threads): the first thread's, the event loop of a Node server and the only thread of
  * an nginx process, and all threads' together (V8's compiler and GC helpers for Node).
  */
-export function dumpTotals(files: { name: string; text: string }[], pid: number): { main: number; all: number } | null {
+export function dumpTotals(files: { name: string; text: string }[], pid: number, dump = 1): { main: number; all: number } | null {
   let main: number | null = null;
   let all = 0;
   for (const { name, text } of files) {
-    const match = /^cg\.(\d+)\.1-(\d+)$/.exec(name);
-    if (!match || Number(match[1]) !== pid) continue;
+    const match = /^cg\.(\d+)\.(\d+)-(\d+)$/.exec(name);
+    if (!match || Number(match[1]) !== pid || Number(match[2]) !== dump) continue;
     const total = callgrindTotal(text) ?? 0;
     all += total;
-    if (Number(match[2]) === 1) main = total;
+    if (Number(match[3]) === 1) main = total;
   }
   return main === null ? null : { main, all };
 }
@@ -109,21 +116,7 @@ class Workload implements DeliverySink {
   }
 
   async open(): Promise<void> {
-    for (let stream = 0; stream < this.options.streams; stream++) {
-      for (let viewer = 0; viewer < this.options.viewers; viewer++) {
-        const socket = await connect(this.port);
-        const scanner = new SseScanner(this, 0);
-        const headSeen = new Promise<void>((resolve, reject) => {
-          socket.on('data', (chunk: Buffer) => {
-            if (!scanner.feed(chunk, 0, chunk.length, 0)) reject(new Error(`the event stream answered ${scanner.status}`));
-            else if (scanner.headDone) resolve();
-          });
-        });
-        socket.write(`GET ${subPath(this.target, `cg-${stream}`)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
-        await headSeen;
-        this.sockets.push(socket);
-      }
-    }
+    await this.openViewers('cg', this.options.streams, this.options.viewers);
     const publisher = await connect(this.port);
     publisher.on('data', (chunk: Buffer) => {
       this.answers += chunk.toString('latin1');
@@ -136,6 +129,25 @@ class Workload implements DeliverySink {
       this.onAnswer?.(status);
     });
     this.publisher = publisher;
+  }
+
+  /** `perStream` viewers on each of `streams` streams named `<prefix>-<n>`, one at a time, each once its head is in. */
+  async openViewers(prefix: string, streams: number, perStream: number): Promise<void> {
+    for (let stream = 0; stream < streams; stream++) {
+      for (let viewer = 0; viewer < perStream; viewer++) {
+        const socket = await connect(this.port);
+        const scanner = new SseScanner(this, 0);
+        const headSeen = new Promise<void>((resolve, reject) => {
+          socket.on('data', (chunk: Buffer) => {
+            if (!scanner.feed(chunk, 0, chunk.length, 0)) reject(new Error(`the event stream answered ${scanner.status}`));
+            else if (scanner.headDone) resolve();
+          });
+        });
+        socket.write(`GET ${subPath(this.target, `${prefix}-${stream}`)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+        await headSeen;
+        this.sockets.push(socket);
+      }
+    }
   }
 
   async post(count: number): Promise<void> {
@@ -169,6 +181,10 @@ interface Counted {
   posts: number;
   mainPerPost: number;
   allPerPost: number;
+  connects: number;
+  /** Null when no connect phase ran (`--connects 0`). */
+  mainPerConnect: number | null;
+  allPerConnect: number | null;
 }
 
 function callgrindControl(action: '-z' | '-d', pid: number, env: NodeJS.ProcessEnv): void {
@@ -201,16 +217,35 @@ async function count(target: TargetName, options: Options, outDir: string): Prom
     for (const pid of pids) callgrindControl('-z', pid, env);
     await workload.post(options.posts);
     for (const pid of pids) callgrindControl('-d', pid, env);
-    const files = readdirSync(outDir).map((name) => ({ name, text: name.startsWith('cg.') ? readFileSync(`${outDir}/${name}`, 'utf8') : '' }));
-    let main = 0;
-    let all = 0;
-    for (const pid of pids) {
-      const totals = dumpTotals(files, pid);
-      if (!totals) throw new Error(`no callgrind dump for process ${pid}`);
-      main += totals.main;
-      all += totals.all;
+    if (options.connects > 0) {
+      for (const pid of pids) callgrindControl('-z', pid, env);
+      await workload.openViewers('cg-idle', Math.ceil(options.connects / CONNECTS_PER_STREAM), CONNECTS_PER_STREAM);
+      for (const pid of pids) callgrindControl('-d', pid, env);
     }
-    return { target, posts: options.posts, mainPerPost: Math.round(main / options.posts), allPerPost: Math.round(all / options.posts) };
+    const files = readdirSync(outDir).map((name) => ({ name, text: name.startsWith('cg.') ? readFileSync(`${outDir}/${name}`, 'utf8') : '' }));
+    const sum = (dump: number) => {
+      let main = 0;
+      let all = 0;
+      for (const pid of pids) {
+        const totals = dumpTotals(files, pid, dump);
+        if (!totals) throw new Error(`no callgrind dump ${dump} for process ${pid}`);
+        main += totals.main;
+        all += totals.all;
+      }
+      return { main, all };
+    };
+    const posts = sum(1);
+    const connected = options.connects > 0 ? Math.ceil(options.connects / CONNECTS_PER_STREAM) * CONNECTS_PER_STREAM : 0;
+    const connects = connected > 0 ? sum(2) : null;
+    return {
+      target,
+      posts: options.posts,
+      mainPerPost: Math.round(posts.main / options.posts),
+      allPerPost: Math.round(posts.all / options.posts),
+      connects: connected,
+      mainPerConnect: connects && Math.round(connects.main / connected),
+      allPerConnect: connects && Math.round(connects.all / connected),
+    };
   } finally {
     workload.close();
     await stopChild(child);
@@ -225,7 +260,7 @@ async function main(): Promise<void> {
     throw new Error('valgrind is not installed (Debian: apt-get install valgrind)');
   }
   const runDir = `${repoRoot}bench/results/instructions-${Date.now().toString(36)}`;
-  console.log(`${options.streams} streams x ${options.viewers} viewers; ${options.warm} posts to warm up, then ${options.posts} counted, one at a time; valgrind callgrind, user space only`);
+  console.log(`${options.streams} streams x ${options.viewers} viewers; ${options.warm} posts to warm up, then ${options.posts} counted, one at a time; then ${options.connects} more viewers, ${CONNECTS_PER_STREAM} per stream, one at a time; valgrind callgrind, user space only`);
   const results: Counted[] = [];
   for (const target of options.targets) {
     const outDir = `${runDir}/${target}`;
@@ -242,6 +277,13 @@ async function main(): Promise<void> {
   for (const result of results) {
     const ratio = peer && result !== peer ? (result.mainPerPost / peer.mainPerPost).toFixed(2) : '-';
     console.log(`${result.target.padEnd(10)} ${result.mainPerPost.toLocaleString('en-US').padStart(18)} ${result.allPerPost.toLocaleString('en-US').padStart(19)} ${ratio.padStart(22)}`);
+  }
+  if (options.connects > 0) {
+    console.log(`\n${'target'.padEnd(10)} ${'event loop / viewer'.padStart(20)} ${'all threads / viewer'.padStart(21)} ${'vs nchan (event loop)'.padStart(22)}`);
+    for (const result of results) {
+      const ratio = peer?.mainPerConnect && result !== peer ? (result.mainPerConnect! / peer.mainPerConnect).toFixed(2) : '-';
+      console.log(`${result.target.padEnd(10)} ${result.mainPerConnect!.toLocaleString('en-US').padStart(20)} ${result.allPerConnect!.toLocaleString('en-US').padStart(21)} ${ratio.padStart(22)}`);
+    }
   }
   console.log(JSON.stringify({ scenario: 'instructions', options, results }));
   console.log(`\ncallgrind files and server logs: ${runDir}`);

@@ -25,4 +25,17 @@ describe('bench instructions', () => {
     assert.deepEqual(dumpTotals(files, 200), { main: 400, all: 400 });
     assert.equal(dumpTotals(files, 300), null, 'a process that was not dumped');
   });
+
+  it('reads a later dump apart from the first: the connect phase after the posts', () => {
+    const files = [
+      { name: 'cg.100.1-01', text: dump(700) },
+      { name: 'cg.100.1-02', text: dump(50) },
+      { name: 'cg.100.2-01', text: dump(9000) },
+      { name: 'cg.100.2-03', text: dump(100) },
+      { name: 'cg.100.12-01', text: dump(5) },
+    ];
+    assert.deepEqual(dumpTotals(files, 100, 2), { main: 9000, all: 9100 });
+    assert.deepEqual(dumpTotals(files, 100), { main: 700, all: 750 }, 'the first dump, not dump 12');
+    assert.equal(dumpTotals(files, 100, 3), null);
+  });
 });
