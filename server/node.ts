@@ -41,7 +41,8 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
     () => logger.info({ broker: broker.kind }, 'broker connected'),
     (error: unknown) => logger.error({ err: error }, 'broker failed to start'),
   );
-  const scheduler = new WriteScheduler(undefined, socketWriter(config, logger));
+  const writer = socketWriter(config, logger);
+  const scheduler = new WriteScheduler(undefined, writer);
   const hub = new Hub(broker, scheduler, { heartbeatMs: config.heartbeatMs, unsubscribeLingerMs: config.unsubscribeLingerMs, replayBacklogBytes: config.slowClientBytes / 2 }, logger);
   let shuttingDown = false;
   const postRateLimit = config.rateLimitPosts > 0 ? new PostRateLimit(config.rateLimitPosts, config.rateLimitWindowMs) : null;
@@ -56,7 +57,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   const router = connectionRouter(
     httpServer,
     { takeover: eventStreamFastPath(context), request: messagesFastPath(context, httpServer.keepAliveTimeout) },
-    { maxHeadBytes: 16 * 1024, headTimeoutMs: httpServer.headersTimeout, keepAliveTimeoutMs: httpServer.keepAliveTimeout },
+    { maxHeadBytes: 16 * 1024, headTimeoutMs: httpServer.headersTimeout, keepAliveTimeoutMs: httpServer.keepAliveTimeout, writer },
   );
   // The sockets' high-water mark fixed at Node 20's 16 KiB (Node 22 made it 64 KiB): a replay's
   // pacing and SLOW_CLIENT_BYTES's floor rely on when a socket asks for 'drain'.
@@ -106,7 +107,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   return { server, broker, hub, url, brokerStarted, close };
 }
 
-/** The writer of viewers' frames: direct where the native part is built, as configured. */
+/** The writer of viewers' frames and posts' answers: direct where the native part is built, as configured. */
 function socketWriter(config: Readonly<Config>, logger: Logger): SocketWriter {
   if (!config.directWrites) return new SocketWriter(null);
   const loaded = loadSocketWriter();

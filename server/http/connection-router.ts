@@ -5,6 +5,7 @@
 // is most of the cost of a small POST; an idle viewer keeps no HTTP objects at all.
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
+import { SocketWriter } from '../native/socket-writer.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
 /** A request a fast path takes whole: it reads `bodyBytes` of body, then answers. */
@@ -32,6 +33,8 @@ export interface ConnectionRouterOptions {
   headTimeoutMs: number;
   /** A kept-alive connection with nothing to do closes after this, as the HTTP server's does. */
   keepAliveTimeoutMs: number;
+  /** How answers reach the socket (direct where the native part is built); socket.write by default. */
+  writer?: SocketWriter;
 }
 
 export interface ConnectionRouter {
@@ -46,6 +49,7 @@ interface Shared {
   httpServer: HttpServer;
   routes: FastRoutes;
   options: ConnectionRouterOptions;
+  writer: SocketWriter;
   /** Raw kept-alive connections, and those between requests, so that shutdown can close them
    * (the HTTP server only knows the connections it was handed). */
   open: Set<Socket>;
@@ -53,7 +57,7 @@ interface Shared {
 }
 
 export function connectionRouter(httpServer: HttpServer, routes: FastRoutes, options: ConnectionRouterOptions): ConnectionRouter {
-  const shared: Shared = { httpServer, routes, options, open: new Set(), idle: new Set() };
+  const shared: Shared = { httpServer, routes, options, writer: options.writer ?? new SocketWriter(null), open: new Set(), idle: new Set() };
   return {
     onConnection: (socket) => new RawConnection(socket, shared),
     closeIdleConnections() {
@@ -81,6 +85,9 @@ function destroyOnError(this: Socket): void {
   this.destroy();
 }
 
+/** Below any descriptor and SocketWriter's -1 (no direct writes). */
+const NO_FD_YET = -2;
+
 // The socket points back at its connection, so that the close listener is one function shared by
 // every connection (as in sse/connection.ts) rather than a closure of each.
 const ROUTED = Symbol('RawConnection');
@@ -106,6 +113,8 @@ class RawConnection {
   private next: 'read' | 'hand-off' | 'close' | 'gone' = 'read';
   /** Responses written this turn, not yet handed to the socket (see write()). */
   private outgoing: string | null = null;
+  /** The socket's descriptor for the writer, read at the first answer (NO_FD_YET until then). */
+  private fd = NO_FD_YET;
   /** A plain timer rather than socket.setTimeout: the socket would keep the cleared timer and its
    * bound callback for its whole life, ~0.5 KB on every idle event stream. */
   private deadline: NodeJS.Timeout | null = null;
@@ -246,7 +255,11 @@ class RawConnection {
   writeOutgoing(): void {
     const text = this.outgoing;
     this.outgoing = null;
-    if (text !== null && this.socket.writable) this.socket.write(text);
+    const { socket } = this;
+    if (text === null || !socket.writable) return;
+    const { writer } = this.shared;
+    if (this.fd === NO_FD_YET) this.fd = writer.descriptor(socket);
+    writer.writeText(socket, this.fd, text);
   }
 
   /** After each step: hand off, close, or wait for the next request (with the right deadline). */

@@ -1,7 +1,8 @@
-// send(2) on a socket's descriptor, for the writes a node makes most: one frame to each viewer.
-// Node's socket.write takes about 1 us of JavaScript and C++ per call around the system call
-// (its stream state, a write request object, an after-write tick); this takes about 0.2. The
-// caller decides when it may be used (socket-writer.ts): only with nothing queued in Node.
+// send(2) on a socket's descriptor, for the writes a node makes most: one frame to each viewer,
+// and the answer to each post. Node's socket.write takes about 1 us of JavaScript and C++ per
+// call around the system call (its stream state, a write request object, an after-write tick);
+// this takes about 0.2. The caller decides when it may be used (socket-writer.ts): only with
+// nothing queued in Node.
 #include <errno.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -12,6 +13,15 @@
 // -errno. Never blocks (MSG_DONTWAIT, whatever the descriptor's flags) and never raises SIGPIPE on
 // a closed peer (MSG_NOSIGNAL): the caller hands what is left to Node's own write, or closes the
 // socket with the error.
+static int64_t send_now(int fd, const void *data, size_t length) {
+  ssize_t sent;
+  do {
+    sent = send(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  // As libuv's writes: a full buffer, or no memory for one just now, is a write to retry later.
+  return sent >= 0 ? (int64_t)sent : (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? 0 : -(int64_t)errno);
+}
+
 static napi_value send_bytes(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -31,22 +41,49 @@ static napi_value send_bytes(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "send: the bytes must be a Uint8Array");
     return NULL;
   }
-  int fd = (int32_t)number;
-  ssize_t sent;
-  do {
-    sent = send(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  // As libuv's writes: a full buffer, or no memory for one just now, is a write to retry later.
-  int64_t result = sent >= 0 ? (int64_t)sent : (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? 0 : -(int64_t)errno);
+  int64_t result = send_now((int32_t)number, data, length);
   napi_value out;
   if (napi_create_int64(env, result, &out) != napi_ok) return NULL;
   return out;
 }
 
+// The longest text sendText takes, in UTF-16 code units: its UTF-8 (at most 3 bytes per unit)
+// then fits the stack buffer below. The caller writes longer texts through Node.
+#define TEXT_MAX_UNITS 4096
+
+// sendText(fd, text): the text's UTF-8 bytes the kernel did not take (0: all of them), or -errno.
+// A post's answer is a string; making it a Buffer first to use send() cost more than it saved.
+static napi_value send_text(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_valuetype fd_type, text_type;
+  double number = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_typeof(env, argv[0], &fd_type) != napi_ok ||
+      fd_type != napi_number || napi_get_value_double(env, argv[0], &number) != napi_ok || !(number >= 0 && number <= INT32_MAX) ||
+      number != (double)(int32_t)number || napi_typeof(env, argv[1], &text_type) != napi_ok || text_type != napi_string) {
+    napi_throw_type_error(env, NULL, "sendText: a descriptor (an integer from 0) and a string are required");
+    return NULL;
+  }
+  char bytes[3 * TEXT_MAX_UNITS + 1];
+  size_t units, length;
+  if (napi_get_value_string_utf16(env, argv[1], NULL, 0, &units) != napi_ok) return NULL;
+  if (units > TEXT_MAX_UNITS) {
+    napi_throw_range_error(env, NULL, "sendText: the text is longer than 4096 UTF-16 code units");
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, argv[1], bytes, sizeof bytes, &length) != napi_ok) return NULL;
+  int64_t sent = send_now((int32_t)number, bytes, length);
+  napi_value out;
+  if (napi_create_int64(env, sent < 0 ? sent : (int64_t)length - sent, &out) != napi_ok) return NULL;
+  return out;
+}
+
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  if (napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_bytes, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "send", fn) != napi_ok) {
+  napi_value send_fn, text_fn;
+  if (napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_bytes, NULL, &send_fn) != napi_ok ||
+      napi_set_named_property(env, exports, "send", send_fn) != napi_ok ||
+      napi_create_function(env, "sendText", NAPI_AUTO_LENGTH, send_text, NULL, &text_fn) != napi_ok ||
+      napi_set_named_property(env, exports, "sendText", text_fn) != napi_ok) {
     return NULL;
   }
   return exports;

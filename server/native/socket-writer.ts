@@ -1,10 +1,10 @@
 // Writes to a socket's descriptor directly (socket-writer.c), for a node's most frequent writes: a
-// frame to each viewer, and a stream's opening bytes. Both are Buffers made once and shared by many
-// viewers; a post's 201, a string, stays on socket.write, whose string path writes it without
-// making a Buffer (callgrind: converting it to write directly cost 1,600 instructions more per
-// post than it saved). Node's socket.write costs about 1 us of JavaScript and C++ per call on top
-// of the system call; direct, about 0.2, and no garbage per write (bench fan-out @10/s: CPU per
-// delivery 10.1 / 9.7 / 10.6 us through socket.write, 9.0 / 9.6 / 8.5 direct, alternated).
+// frame to each viewer and a stream's opening bytes (Buffers made once and shared by many
+// viewers), and the answer to each post, a string, encoded into the C side's stack rather than
+// into a Buffer (callgrind: making it a Buffer first cost 1,600 instructions more per post than
+// the direct write saved). Node's socket.write costs about 1 us of JavaScript and C++ per call on
+// top of the system call; direct, about 0.2, and no garbage per write (bench fan-out @10/s: CPU
+// per delivery 10.1 / 9.7 / 10.6 us through socket.write, 9.0 / 9.6 / 8.5 direct, alternated).
 // Order is kept by going direct only while Node holds nothing unsent for the socket: whatever the
 // kernel does not take goes to socket.write, which queues it, and the socket stays on socket.write
 // until that drains. An error closes the socket as Node's own write would ('error', then 'close').
@@ -16,7 +16,12 @@ import { loadAddon } from './addon.js';
 export interface SocketWriterCalls {
   /** Bytes the kernel took (0 when its buffer is full for now), or -errno. Never blocks. */
   send(fd: number, bytes: Uint8Array): number;
+  /** The text's UTF-8 bytes the kernel did not take (0: all), or -errno. At most TEXT_MAX_UNITS long. */
+  sendText(fd: number, text: string): number;
 }
+
+/** The longest text (in UTF-16 code units) socket-writer.c encodes on its stack. */
+const TEXT_MAX_UNITS = 4096;
 
 export type SocketWriterOutcome = { kind: 'direct'; calls: SocketWriterCalls } | { kind: 'socket.write'; reason: string };
 
@@ -50,22 +55,46 @@ export class SocketWriter {
 
   /** @param fd what descriptor() gave for this socket */
   write(socket: Socket, fd: number, bytes: Buffer): void {
-    // writableLength counts every byte Node was given and the kernel has not taken yet, in its
-    // own queue or in libuv's (and what a cork holds): with any, a direct write would overtake
-    // them. Not writable: ended (its FIN may still be queued) or destroyed.
-    if (fd >= 0 && socket.writableLength === 0 && socket.writable) {
+    if (canGoDirect(socket, fd)) {
       const sent = this.calls!.send(fd, bytes);
       if (sent === bytes.length) return;
       if (sent < 0) {
-        // As Node's own write reports it: send(2) has taken the socket's pending error (a
-        // reset peer), and a write after it would only see EPIPE.
-        socket.destroy(writeError(sent));
+        failed(socket, sent);
         return;
       }
       if (sent > 0) bytes = bytes.subarray(sent);
     }
     socket.write(bytes);
   }
+
+  /** As write(), for a text sent as UTF-8. */
+  writeText(socket: Socket, fd: number, text: string): void {
+    if (text.length <= TEXT_MAX_UNITS && canGoDirect(socket, fd)) {
+      const left = this.calls!.sendText(fd, text);
+      if (left === 0) return;
+      if (left < 0) {
+        failed(socket, left);
+        return;
+      }
+      const bytes = Buffer.from(text, 'utf8');
+      socket.write(bytes.subarray(bytes.length - left));
+      return;
+    }
+    socket.write(text);
+  }
+}
+
+function canGoDirect(socket: Socket, fd: number): boolean {
+  // writableLength counts every byte Node was given and the kernel has not taken yet, in its
+  // own queue or in libuv's (and what a cork holds): with any, a direct write would overtake
+  // them. Not writable: ended (its FIN may still be queued) or destroyed.
+  return fd >= 0 && socket.writableLength === 0 && socket.writable;
+}
+
+function failed(socket: Socket, negativeErrno: number): void {
+  // As Node's own write reports it: send(2) has taken the socket's pending error (a reset peer),
+  // and a write after it would only see EPIPE.
+  socket.destroy(writeError(negativeErrno));
 }
 
 /** An error as Node's stream writes make them (`write ECONNRESET`, code, errno, syscall). */

@@ -55,6 +55,11 @@ describe('direct socket writes', function () {
           results.push(sent);
           return sent;
         },
+        sendText(fd, text) {
+          const left = native.sendText(fd, text);
+          results.push(left);
+          return left;
+        },
       },
     };
   }
@@ -171,6 +176,48 @@ describe('direct socket writes', function () {
     assert.deepEqual(results, []);
   });
 
+  it('writes a text as UTF-8 with send(2) while nothing is queued in Node', async () => {
+    const { ours, peer } = await pair();
+    const { calls, results } = counted();
+    const writer = new SocketWriter(calls);
+    const texts = ['HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}', 'é, 漢字 and 🙂', 'x'.repeat(4096)];
+    const fd = writer.descriptor(ours);
+    for (const text of texts) writer.writeText(ours, fd, text);
+    assert.deepEqual(results, [0, 0, 0], 'the kernel took every byte of each');
+    assert.equal(ours.writableLength, 0, 'Node was given nothing');
+    const expected = Buffer.from(texts.join(''), 'utf8');
+    assert.deepEqual(await readBytes(peer, expected.length), expected);
+  });
+
+  it('hands Node the bytes of a text the kernel did not take, and a text too long to encode on the stack', async () => {
+    const { ours, peer } = await pair();
+    peer.pause();
+    const { calls, results } = counted();
+    const writer = new SocketWriter(calls);
+    const fd = writer.descriptor(ours);
+    // The kernel's buffers filled by hand, so that Node holds nothing yet.
+    const filler: Buffer[] = [];
+    for (let n = 0; ; n++) {
+      assert.ok(n < 100_000, 'the kernel never filled up');
+      const chunk = Buffer.alloc(1024, n % 251);
+      const sent = native.send(fd, chunk);
+      if (sent > 0) filler.push(chunk.subarray(0, sent));
+      if (sent < chunk.length) break;
+    }
+    assert.equal(ours.writableLength, 0);
+    const answer = 'HTTP/1.1 201 Created\r\n\r\nété';
+    writer.writeText(ours, fd, answer);
+    const left = results.at(-1)!;
+    assert.ok(left > 0 && left <= Buffer.byteLength(answer), `bytes left to Node: ${left}`);
+    assert.ok(ours.writableLength > 0, 'Node holds the rest');
+    const long = 'y'.repeat(4097);
+    writer.writeText(ours, fd, long);
+    assert.equal(results.length, 1, 'behind queued bytes, and for the long text, no send(2)');
+    const expected = Buffer.concat([...filler, Buffer.from(answer + long, 'utf8')]);
+    const received = await readBytes(peer, expected.length);
+    assert.ok(received.equals(expected), 'bytes arrived in the order written');
+  });
+
   it('refuses what is not a descriptor and bytes', async () => {
     const { ours } = await pair();
     const fd = (ours as unknown as { _handle: { fd: number } })._handle.fd;
@@ -180,6 +227,10 @@ describe('direct socket writes', function () {
     assert.throws(() => native.send(fd, 'x' as unknown as Uint8Array), TypeError);
     assert.throws(() => native.send(fd, new Uint16Array(2) as unknown as Uint8Array), TypeError);
     assert.equal(native.send(fd, Buffer.alloc(0)), 0);
+    assert.throws(() => native.sendText(-1, 'x'), TypeError);
+    assert.throws(() => native.sendText(fd, Buffer.from('x') as unknown as string), TypeError);
+    assert.throws(() => native.sendText(fd, 'z'.repeat(4097)), RangeError);
+    assert.equal(native.sendText(fd, ''), 0);
   });
 
   it('a node says at start that it writes directly, and not with DIRECT_WRITES=off', async () => {
