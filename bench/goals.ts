@@ -48,6 +48,13 @@ export interface GoalResult {
   perRound: (boolean | null)[];
   met: number;
   judged: number;
+  /**
+   * Per round: the most the hypervisor took from this VM (steal, % of one core) in the window the
+   * figure comes from, over sse-chat's and the peer's; null where neither reported it. A slow
+   * spell falls on one server's window and not the other's, and a latency tail follows it, so a
+   * verdict is read with it (the verdict itself does not change).
+   */
+  stealPerRound: (number | null)[];
 }
 
 export function goalText(goal: Goal): string {
@@ -79,6 +86,18 @@ export function judgeGoal(goal: Goal, round: RoundFigures): boolean | null {
   }
 }
 
+/** The steal figure of the window `figure` is measured in: the setup's for setup figures. */
+export function stealFigureOf(figure: string): string {
+  return figure.startsWith('setup_') ? 'setup_steal_pct' : 'steal_pct';
+}
+
+/** The most steal either server's window of this round saw, or null. */
+export function roundSteal(goal: Goal, round: RoundFigures): number | null {
+  const name = stealFigureOf(goal.figure);
+  const seen = [round.ours, round.peers.nchan].map((figures) => figures?.[name]).filter((v): v is number => v !== undefined && !Number.isNaN(v));
+  return seen.length ? Math.max(...seen) : null;
+}
+
 /** Every goal of `scenario`, judged round by round. */
 export function judgeScenario(scenario: string, rounds: RoundFigures[], goals: readonly Goal[] = GOALS): GoalResult[] {
   return goals
@@ -91,6 +110,7 @@ export function judgeScenario(scenario: string, rounds: RoundFigures[], goals: r
         perRound,
         met: perRound.filter((verdict) => verdict === true).length,
         judged: perRound.filter((verdict) => verdict !== null).length,
+        stealPerRound: rounds.map((round) => roundSteal(goal, round)),
       };
     });
 }

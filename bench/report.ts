@@ -97,11 +97,21 @@ function withRange(result: SummarizedResult, name: string): string {
   return `${value} [${format(range[0])}-${format(range[1])}]`;
 }
 
+/** Steal (% of one core) from which a verdict is shown with it: a slow spell of the host. */
+export const STEAL_SHOWN_PCT = 5;
+
+/** A round's verdict, with the round's steal where it was a slow spell. */
+function verdictText(verdict: boolean | null, steal: number | null | undefined): string {
+  const text = verdict === null ? '-' : verdict ? 'met' : 'missed';
+  return verdict !== null && steal != null && steal >= STEAL_SHOWN_PCT ? `${text}, steal ${format(steal)}%` : text;
+}
+
 /** One line per goal: how often it held, and its verdict in each round. */
-function goalLines(report: ScenarioReport, prefix = ''): string[] {
+export function goalLines(report: ScenarioReport, prefix = ''): string[] {
   return report.goals.map((g) => {
-    const verdicts = g.perRound.map((v) => (v === null ? '-' : v ? 'met' : 'missed')).join(' ');
-    const tally = g.judged === 0 ? 'not judged (a figure is missing)' : report.rounds === 1 ? (g.met === 1 ? 'met' : 'missed') : `met in ${g.met} of ${g.judged} rounds (${verdicts})`;
+    const verdicts = g.perRound.map((v, round) => verdictText(v, g.stealPerRound?.[round]));
+    const tally =
+      g.judged === 0 ? 'not judged (a figure is missing)' : report.rounds === 1 ? verdicts[0] : `met in ${g.met} of ${g.judged} rounds (${verdicts.join('; ')})`;
     return `${prefix}issue 5 target ${g.text}: ${tally}`;
   });
 }
@@ -177,7 +187,7 @@ export function jsonLine(report: ScenarioReport): string {
     ratio_vs_naive: ratios(report, 'naive'),
     ratio_vs_raw_net: ratios(report, 'raw-net'),
     rounds: report.rounds,
-    goals: report.goals.map((g) => ({ goal: g.text, met: g.met, judged: g.judged, per_round: g.perRound })),
+    goals: report.goals.map((g) => ({ goal: g.text, met: g.met, judged: g.judged, per_round: g.perRound, steal_per_round: g.stealPerRound })),
     figures,
   });
 }

@@ -1,7 +1,8 @@
 // The bench's verdicts on issue 5's targets and its summary of several rounds: a wrong rule here
 // would report a target met that was missed, so each rule is checked on both sides of its bound.
 import assert from 'node:assert/strict';
-import { GOALS, goalText, judgeGoal, judgeScenario, type Goal } from '../../bench/goals.js';
+import { GOALS, goalText, judgeGoal, judgeScenario, roundSteal, type Goal } from '../../bench/goals.js';
+import { goalLines, type ScenarioReport } from '../../bench/report.js';
 import { median, roundOrder, summarizeRounds } from '../../bench/rounds.js';
 import { SCENARIOS } from '../../bench/scenarios.js';
 
@@ -92,5 +93,20 @@ describe('bench: rounds', () => {
     assert.deepEqual(only!.figures, { p99_ms: 4 });
     assert.deepEqual(only!.steps, [{ rate_msgs_per_s: 10 }]);
     assert.equal(only!.ranges, undefined);
+  });
+
+  it('reads each round with the steal of its windows, the most of either server, setup figures with the setup’s', () => {
+    assert.equal(roundSteal(roomsP99, { ours: { p99_ms: 2, steal_pct: 1.5 }, peers: { nchan: { p99_ms: 1, steal_pct: 40 } } }), 40);
+    assert.equal(roundSteal(idleSetup, { ours: { setup_ms: 1500, setup_steal_pct: 12, steal_pct: 0 }, peers: {} }), 12);
+    assert.equal(roundSteal(roomsP99, { ours: { p99_ms: 2 }, peers: { nchan: { p99_ms: 1 } } }), null, 'not reported');
+    const rounds = [
+      { ours: { p99_ms: 2, steal_pct: 0.5, delivery_ratio: 1 }, peers: { nchan: { p99_ms: 3, steal_pct: 1 } } },
+      { ours: { p99_ms: 9, steal_pct: 39.5, delivery_ratio: 1 }, peers: { nchan: { p99_ms: 2, steal_pct: 0.1 } } },
+    ];
+    const goals = judgeScenario('rooms', rounds);
+    assert.deepEqual(goals[1]!.perRound, [true, false], 'the verdicts do not change');
+    assert.deepEqual(goals[1]!.stealPerRound, [1, 39.5]);
+    const report: ScenarioReport = { scenario: 'rooms', title: 'rooms', results: [], rounds: 2, goals };
+    assert.equal(goalLines(report)[1], "issue 5 target p99_ms <= nchan's: met in 1 of 2 rounds (met; missed, steal 39.5%)");
   });
 });
