@@ -51,6 +51,7 @@ const schema = z.object({
     .refine((us) => us === 0 || us >= 100, '0 (the kernel default) or 100 to 100000')
     .default(100),
   DIRECT_WRITES: z.enum(['on', 'off'], "'on' or 'off'").default('on'),
+  PARALLEL_SCAVENGE: z.enum(['auto', 'on', 'off'], "'auto', 'on' or 'off'").default('auto'),
   REDIS_CLUSTER_NODES: hostPortList.optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -88,6 +89,8 @@ export interface Config {
   eventLoopSliceUs: number;
   /** Frames to viewers written with send(2) on the descriptor where it can (native/socket-writer.ts). */
   directWrites: boolean;
+  /** V8's scavenges on helper threads; `auto`: not where the process may use one CPU only (young-generation.ts). */
+  parallelScavenge: 'auto' | 'on' | 'off';
   redis: { kind: 'cluster'; nodes: { host: string; port: number }[] } | { kind: 'single'; url: string } | null;
   logLevel: string;
 }
@@ -128,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     trustProxyHops: e.TRUST_PROXY_HOPS,
     eventLoopSliceUs: e.EVENT_LOOP_SLICE_US,
     directWrites: e.DIRECT_WRITES === 'on',
+    parallelScavenge: e.PARALLEL_SCAVENGE,
     redis: e.REDIS_CLUSTER_NODES
       ? { kind: 'cluster' as const, nodes: e.REDIS_CLUSTER_NODES }
       : e.REDIS_URL

@@ -1,9 +1,10 @@
-// Process entry: read the config, set the event loop's scheduling hint, start the node, stop it
-// on SIGTERM/SIGINT. Nothing else.
+// Process entry: read the config, set the event loop's scheduling hint and the young generation's
+// helpers, start the node, stop it on SIGTERM/SIGINT. Nothing else.
 import { ConfigError, describeConfig, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { setEventLoopSlice } from './native/scheduler.js';
 import { startNode } from './node.js';
+import { applyParallelScavenge } from './young-generation.js';
 
 let config;
 try {
@@ -21,6 +22,7 @@ const slice = setEventLoopSlice(config.eventLoopSliceUs);
 if (slice.kind === 'unavailable') logger.warn({ reason: slice.reason }, 'event loop slice not set');
 else if (slice.kind === 'unsupported') logger.info({ reason: slice.reason }, 'event loop slice not set');
 else logger.info({ slice }, 'event loop slice');
+logger.info(applyParallelScavenge(config.parallelScavenge), 'parallel scavenge');
 const node = await startNode(config, logger);
 logger.info({ url: node.url, node: config.nodeId, region: config.region, broker: node.broker.kind }, 'listening');
 
