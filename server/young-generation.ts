@@ -3,8 +3,8 @@
 // takes turns with it on the same core, and the event loop waits for its core meanwhile. Each
 // scavenge here keeps 50 KB or so alive, too little for a second thread to win back its wake-up.
 // Measured in bench rooms (1,000 msg/s, server on one core): the event loop's wait for its core
-// fell from 63-97 ms to 20-58 per 10 s and the scavenge's pause from 1.2-1.5 ms (0.5-0.7 of it
-// on the helper) to 0.7-1.3; see BENCHMARKS.md.
+// fell from a median of 75 ms to 29 per 10 s, and a scavenge's pause from 1.2-1.5 ms (0.5-0.7 of
+// it spent meanwhile by the helper) to 0.7-1.5; see BENCHMARKS.md.
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 
