@@ -39,6 +39,8 @@ interface TestRouter {
   closedSides: Promise<void>[];
   /** The sockets the router handed to the HTTP server. */
   handedOff: Socket[];
+  /** What shutdown does first: closes the connections with no request in progress. */
+  closeIdle(): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ async function startRouter(answerLater: AnswerWhen, headTimeoutMs: number, keepA
     url: `http://127.0.0.1:${port}`,
     closedSides,
     handedOff,
+    closeIdle: () => router.closeIdleConnections(),
     close: () =>
       new Promise<void>((resolve) => {
         router.closeAllConnections();
@@ -136,6 +139,34 @@ describe('connection router', function () {
       assert.ok(idleMs >= 250 && idleMs < 3000, `closed after ${idleMs} ms idle`);
     } finally {
       connection.close();
+      await router.close();
+    }
+  });
+
+  it('at shutdown closes a kept-alive connection between requests, and not one with a request begun', async () => {
+    const router = await startRouter(false, 5000, 60_000);
+    const idle = await openRaw(router.url);
+    const busy = await openRaw(router.url);
+    try {
+      for (let n = 0; n < 3; n++) {
+        idle.send(post);
+        assert.equal((await idle.responses(1))[0]!.status, 201);
+      }
+      // Idle once, then a post answered with the next request's head begun in the same chunk.
+      busy.send(post);
+      assert.equal((await busy.responses(1))[0]!.status, 201);
+      busy.send(post + 'POST /post HTTP/1.1\r\nHost: t\r\n');
+      assert.equal((await busy.responses(1))[0]!.status, 201);
+      let busyEnded = false;
+      void busy.closed.then(() => (busyEnded = true));
+      router.closeIdle();
+      await idle.closed;
+      assert.equal(busyEnded, false);
+      busy.send('Content-Length: 2\r\n\r\nhi');
+      assert.equal((await busy.responses(1))[0]!.status, 201, 'the begun request is served');
+    } finally {
+      idle.close();
+      busy.close();
       await router.close();
     }
   });
