@@ -98,7 +98,7 @@ function withRange(result: SummarizedResult, name: string): string {
 }
 
 /** Steal (% of one core) from which a verdict is shown with it: a slow spell of the host. */
-export const STEAL_SHOWN_PCT = 5;
+const STEAL_SHOWN_PCT = 5;
 
 /** A round's verdict, with the round's steal where it was a slow spell. */
 function verdictText(verdict: boolean | null, steal: number | null | undefined): string {

@@ -2,6 +2,7 @@
 // start by main.ts, frozen, and passed to whatever needs it; nothing else reads process.env.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import type { ParallelScavengeSetting } from './young-generation.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -90,7 +91,7 @@ export interface Config {
   /** Frames to viewers written with send(2) on the descriptor where it can (native/socket-writer.ts). */
   directWrites: boolean;
   /** V8's scavenges on helper threads; `auto`: not where the process may use one CPU only (young-generation.ts). */
-  parallelScavenge: 'auto' | 'on' | 'off';
+  parallelScavenge: ParallelScavengeSetting;
   redis: { kind: 'cluster'; nodes: { host: string; port: number }[] } | { kind: 'single'; url: string } | null;
   logLevel: string;
 }
