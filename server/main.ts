@@ -24,7 +24,6 @@ else if (slice.kind === 'unsupported') logger.info({ reason: slice.reason }, 'ev
 else logger.info({ slice }, 'event loop slice');
 logger.info(applyParallelScavenge(config.parallelScavenge), 'parallel scavenge');
 const node = await startNode(config, logger);
-logger.info({ url: node.url, node: config.nodeId, region: config.region, broker: node.broker.kind }, 'listening');
 
 let stopping = false;
 function stop(signal: string): void {
@@ -49,3 +48,5 @@ function stop(signal: string): void {
 }
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
+// Said once the signals are handled: whoever waits for this line may stop the node right away.
+logger.info({ url: node.url, node: config.nodeId, region: config.region, broker: node.broker.kind }, 'listening');

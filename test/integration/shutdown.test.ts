@@ -24,4 +24,16 @@ describe('one node: shutdown', function () {
     assert.ok(Date.now() - started < 10_000);
     assert.match(node.output(), /"msg":"stopped"/);
   });
+
+  it('exits 0 on SIGTERM when nothing reads its logs any more (stdout a broken pipe)', async function () {
+    this.timeout(20_000);
+    node = await spawnNode();
+    // The reading end of the node's stdout closed: its next log line meets EPIPE.
+    node.child.stdout!.destroy();
+    const started = Date.now();
+    node.child.kill('SIGTERM');
+    const code = await node.exited;
+    assert.equal(code, 0);
+    assert.ok(Date.now() - started < 10_000, `exited after ${Date.now() - started} ms`);
+  });
 });
