@@ -4,14 +4,15 @@
 // this takes about 0.2. The caller decides when it may be used (socket-writer.ts): only with
 // nothing queued in Node.
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <node_api.h>
 
-// send(fd, bytes): how many of the bytes the kernel took (0 when its buffer is full for now), or
-// -errno. Never blocks (MSG_DONTWAIT, whatever the descriptor's flags) and never raises SIGPIPE on
-// a closed peer (MSG_NOSIGNAL): the caller hands what is left to Node's own write, or closes the
+// send(2) that never blocks (MSG_DONTWAIT, whatever the descriptor's flags) and never raises
+// SIGPIPE on a closed peer (MSG_NOSIGNAL): how many bytes the kernel took (0 when its buffer is
+// full for now), or -errno. The caller hands what is left to Node's own write, or closes the
 // socket with the error.
 static int64_t send_now(int fd, const void *data, size_t length) {
   ssize_t sent;
@@ -22,68 +23,82 @@ static int64_t send_now(int fd, const void *data, size_t length) {
   return sent >= 0 ? (int64_t)sent : (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? 0 : -(int64_t)errno);
 }
 
-static napi_value send_bytes(napi_env env, napi_callback_info info) {
+// Both calls take (fd, what): the two arguments, with the descriptor an integer from 0 that fits
+// in an int. False when they are not there or the descriptor is not one.
+static bool fd_and_value(napi_env env, napi_callback_info info, int32_t *fd, napi_value *value) {
   size_t argc = 2;
   napi_value argv[2];
   napi_valuetype type;
   double number = -1;
-  bool is_typed_array = false;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_typeof(env, argv[0], &type) != napi_ok ||
       type != napi_number || napi_get_value_double(env, argv[0], &number) != napi_ok || !(number >= 0 && number <= INT32_MAX) ||
-      number != (double)(int32_t)number || napi_is_typedarray(env, argv[1], &is_typed_array) != napi_ok || !is_typed_array) {
+      number != (double)(int32_t)number) {
+    return false;
+  }
+  *fd = (int32_t)number;
+  *value = argv[1];
+  return true;
+}
+
+static napi_value int64_value(napi_env env, int64_t result) {
+  napi_value out;
+  return napi_create_int64(env, result, &out) == napi_ok ? out : NULL;
+}
+
+// send(fd, bytes): how many of the bytes the kernel took, or -errno (send_now).
+static napi_value send_bytes(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  napi_value bytes;
+  bool is_typed_array = false;
+  if (!fd_and_value(env, info, &fd, &bytes) || napi_is_typedarray(env, bytes, &is_typed_array) != napi_ok || !is_typed_array) {
     napi_throw_type_error(env, NULL, "send: a descriptor (an integer from 0) and a Uint8Array are required");
     return NULL;
   }
   napi_typedarray_type array_type;
   size_t length;
   void *data;
-  if (napi_get_typedarray_info(env, argv[1], &array_type, &length, &data, NULL, NULL) != napi_ok || array_type != napi_uint8_array) {
+  if (napi_get_typedarray_info(env, bytes, &array_type, &length, &data, NULL, NULL) != napi_ok || array_type != napi_uint8_array) {
     napi_throw_type_error(env, NULL, "send: the bytes must be a Uint8Array");
     return NULL;
   }
-  int64_t result = send_now((int32_t)number, data, length);
-  napi_value out;
-  if (napi_create_int64(env, result, &out) != napi_ok) return NULL;
-  return out;
+  return int64_value(env, send_now(fd, data, length));
 }
 
 // The longest text sendText takes, in UTF-16 code units: its UTF-8 (at most 3 bytes per unit)
-// then fits the stack buffer below. The caller writes longer texts through Node.
+// then fits the stack buffer below. Exported as textMaxUnits; the caller writes longer texts
+// through Node.
 #define TEXT_MAX_UNITS 4096
 
 // sendText(fd, text): the text's UTF-8 bytes the kernel did not take (0: all of them), or -errno.
 // A post's answer is a string; making it a Buffer first to use send() cost more than it saved.
 static napi_value send_text(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_valuetype fd_type, text_type;
-  double number = -1;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_typeof(env, argv[0], &fd_type) != napi_ok ||
-      fd_type != napi_number || napi_get_value_double(env, argv[0], &number) != napi_ok || !(number >= 0 && number <= INT32_MAX) ||
-      number != (double)(int32_t)number || napi_typeof(env, argv[1], &text_type) != napi_ok || text_type != napi_string) {
+  int32_t fd;
+  napi_value text;
+  napi_valuetype type;
+  if (!fd_and_value(env, info, &fd, &text) || napi_typeof(env, text, &type) != napi_ok || type != napi_string) {
     napi_throw_type_error(env, NULL, "sendText: a descriptor (an integer from 0) and a string are required");
     return NULL;
   }
   char bytes[3 * TEXT_MAX_UNITS + 1];
   size_t units, length;
-  if (napi_get_value_string_utf16(env, argv[1], NULL, 0, &units) != napi_ok) return NULL;
+  if (napi_get_value_string_utf16(env, text, NULL, 0, &units) != napi_ok) return NULL;
   if (units > TEXT_MAX_UNITS) {
-    napi_throw_range_error(env, NULL, "sendText: the text is longer than 4096 UTF-16 code units");
+    napi_throw_range_error(env, NULL, "sendText: the text is longer than textMaxUnits");
     return NULL;
   }
-  if (napi_get_value_string_utf8(env, argv[1], bytes, sizeof bytes, &length) != napi_ok) return NULL;
-  int64_t sent = send_now((int32_t)number, bytes, length);
-  napi_value out;
-  if (napi_create_int64(env, sent < 0 ? sent : (int64_t)length - sent, &out) != napi_ok) return NULL;
-  return out;
+  if (napi_get_value_string_utf8(env, text, bytes, sizeof bytes, &length) != napi_ok) return NULL;
+  int64_t sent = send_now(fd, bytes, length);
+  return int64_value(env, sent < 0 ? sent : (int64_t)length - sent);
 }
 
 NAPI_MODULE_INIT() {
-  napi_value send_fn, text_fn;
+  napi_value send_fn, text_fn, text_max;
   if (napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_bytes, NULL, &send_fn) != napi_ok ||
       napi_set_named_property(env, exports, "send", send_fn) != napi_ok ||
       napi_create_function(env, "sendText", NAPI_AUTO_LENGTH, send_text, NULL, &text_fn) != napi_ok ||
-      napi_set_named_property(env, exports, "sendText", text_fn) != napi_ok) {
+      napi_set_named_property(env, exports, "sendText", text_fn) != napi_ok ||
+      napi_create_uint32(env, TEXT_MAX_UNITS, &text_max) != napi_ok ||
+      napi_set_named_property(env, exports, "textMaxUnits", text_max) != napi_ok) {
     return NULL;
   }
   return exports;

@@ -16,12 +16,11 @@ import { loadAddon } from './addon.js';
 export interface SocketWriterCalls {
   /** Bytes the kernel took (0 when its buffer is full for now), or -errno. Never blocks. */
   send(fd: number, bytes: Uint8Array): number;
-  /** The text's UTF-8 bytes the kernel did not take (0: all), or -errno. At most TEXT_MAX_UNITS long. */
+  /** The text's UTF-8 bytes the kernel did not take (0: all), or -errno. At most textMaxUnits long. */
   sendText(fd: number, text: string): number;
+  /** The longest text (in UTF-16 code units) sendText encodes on its stack. */
+  readonly textMaxUnits: number;
 }
-
-/** The longest text (in UTF-16 code units) socket-writer.c encodes on its stack. */
-const TEXT_MAX_UNITS = 4096;
 
 export type SocketWriterOutcome = { kind: 'direct'; calls: SocketWriterCalls } | { kind: 'socket.write'; reason: string };
 
@@ -69,7 +68,7 @@ export class SocketWriter {
 
   /** As write(), for a text sent as UTF-8. */
   writeText(socket: Socket, fd: number, text: string): void {
-    if (text.length <= TEXT_MAX_UNITS && canGoDirect(socket, fd)) {
+    if (canGoDirect(socket, fd) && text.length <= this.calls!.textMaxUnits) {
       const left = this.calls!.sendText(fd, text);
       if (left === 0) return;
       if (left < 0) {

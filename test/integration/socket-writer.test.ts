@@ -60,6 +60,7 @@ describe('direct socket writes', function () {
           results.push(left);
           return left;
         },
+        textMaxUnits: native.textMaxUnits,
       },
     };
   }
@@ -229,6 +230,7 @@ describe('direct socket writes', function () {
     assert.equal(native.send(fd, Buffer.alloc(0)), 0);
     assert.throws(() => native.sendText(-1, 'x'), TypeError);
     assert.throws(() => native.sendText(fd, Buffer.from('x') as unknown as string), TypeError);
+    assert.equal(native.textMaxUnits, 4096);
     assert.throws(() => native.sendText(fd, 'z'.repeat(4097)), RangeError);
     assert.equal(native.sendText(fd, ''), 0);
   });
