@@ -266,9 +266,11 @@ class RawConnection {
   private settle(): void {
     if (this.next === 'gone') return;
     const { socket, shared } = this;
-    // A kept-alive connection answered at once stays idle: taken out and put back on every post,
-    // the Set would leave a hole each time and be rebuilt every few dozen posts.
-    if (this.owed.length > 0 || this.next !== 'read' || this.received) shared.idle.delete(socket);
+    // Nothing owed, nothing to hand off or close, no request begun: the last branch below. A
+    // kept-alive connection answered at once stays in the idle set; taken out and put back on
+    // every post, the Set would leave a hole each time and be rebuilt every few dozen posts.
+    const staysIdle = this.owed.length === 0 && this.next === 'read' && !this.received;
+    if (!staysIdle) shared.idle.delete(socket);
     if (this.owed.length > 0) {
       // Waiting on publish: no deadline, as the HTTP server has none (requestTimeout 0).
       this.disarm();
