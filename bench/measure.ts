@@ -5,6 +5,7 @@
 import type { LoadGenerator } from './loadgen/loadgen.js';
 import { nowUs, type ConnectSpec, type PublishPlan } from './loadgen/protocol.js';
 import { cpuSeconds, machineTimes, rssBytes, runQueueWaitSeconds } from './procstat.js';
+import { raisePriority, REALTIME_PRIORITY_ABOVE, restorePriority } from './realtime.js';
 import type { RunningServer } from './targets.js';
 
 export type Figures = Record<string, number>;
@@ -74,6 +75,24 @@ export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], s
     setup_steal_pct: round((100 * (machineAfter.steal - machineBefore.steal)) / setupS),
     setup_server_wait_ms: round(setupWait * 1000),
   };
+}
+
+/**
+ * Runs `measure` with the server's processes and the load generator's at real-time priority (see
+ * realtime.ts), and puts them back after; where that is not allowed, at normal priority with a
+ * note. The subscribers above the publisher, which shares their core: a frame is read as it
+ * arrives, not after the publisher's turn.
+ */
+export async function atRealtimePriority<T>(ctx: TargetContext, measure: () => Promise<T>): Promise<T> {
+  const subscribers = ctx.loadgen.subscriberPids();
+  const others = [...ctx.server.pids(), ...ctx.loadgen.pids().filter((pid) => !subscribers.includes(pid))];
+  const failure = raisePriority(subscribers, REALTIME_PRIORITY_ABOVE) ?? raisePriority(others);
+  if (failure) ctx.notes.push(`${failure}: measured at normal priority`);
+  try {
+    return await measure();
+  } finally {
+    restorePriority([...subscribers, ...others]);
+  }
 }
 
 export interface WindowOptions {
