@@ -86,12 +86,17 @@ export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], s
 export async function atRealtimePriority<T>(ctx: TargetContext, measure: () => Promise<T>): Promise<T> {
   const subscribers = ctx.loadgen.subscriberPids();
   const others = [...ctx.server.pids(), ...ctx.loadgen.pids().filter((pid) => !subscribers.includes(pid))];
+  const all = [...subscribers, ...others];
   const failure = raisePriority(subscribers, REALTIME_PRIORITY_ABOVE) ?? raisePriority(others);
-  if (failure) ctx.notes.push(`${failure}: measured at normal priority`);
+  if (failure) {
+    // All or none: the note must hold for every process.
+    restorePriority(all);
+    ctx.notes.push(`${failure}: measured at normal priority`);
+  }
   try {
     return await measure();
   } finally {
-    restorePriority([...subscribers, ...others]);
+    restorePriority(all);
   }
 }
 

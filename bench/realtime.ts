@@ -1,16 +1,16 @@
-// Real-time priority for the processes whose wake-up a latency figure measures: the server's
-// event loop and the subscriber that reads its frames. On these VMs the machine's own processes
-// (an agent's runtime thread, kdamond, the services other projects use) take a core for 3-9 ms
-// at a time, and the subscriber shares its core with the publisher and the orchestrator; a
-// process woken meanwhile waits behind them, and a few such waits decide a 10 s window's p99 of
-// about a millisecond, whatever the server does. At SCHED_FIFO the woken process runs at once.
-// Both servers get the same; their helper threads stay as they were.
+// Real-time priority for the processes whose wake-ups a latency figure measures: the server's
+// event loop, and the load generator's publisher and subscriber, which time its messages. On these
+// VMs the machine's own processes (an agent's runtime thread, kdamond, the services other projects
+// use) take a core for 3-9 ms at a time, and the subscriber shares its core with the publisher and
+// the runner; a process woken meanwhile waits behind them, and a few such waits decide a 10 s
+// window's p99 of about a millisecond, whatever the server does. At SCHED_FIFO the woken process
+// runs at once. Both servers get the same; their helper threads stay as they were.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 /** The lowest real-time priority: above every normal process, below the kernel's own. */
 export const REALTIME_PRIORITY = 1;
-/** For a process that must preempt another real-time one on its core (the subscriber, the publisher). */
+/** For a process that must preempt another real-time one on its core: the subscriber, the publisher's. */
 export const REALTIME_PRIORITY_ABOVE = 2;
 
 function chrt(args: string[]): void {
