@@ -42,9 +42,21 @@ export interface NodeProcess {
 }
 
 const MAIN = fileURLToPath(new URL('../../server/main.js', import.meta.url));
+/** The checkout's root, where `npm start` runs (this file is dist/test/helpers/node.js). */
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 export function spawnNode(env: Record<string, string> = {}, startTimeoutMs = 20_000): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+  return spawnProcess(process.execPath, [MAIN], env, startTimeoutMs);
+}
+
+/** The node as `npm start` runs it: `child` is npm, and the node's logs come through it. */
+export function spawnNpmStart(env: Record<string, string> = {}, startTimeoutMs = 30_000): Promise<NodeProcess> {
+  return spawnProcess('npm', ['start', '--silent'], env, startTimeoutMs, REPO);
+}
+
+function spawnProcess(command: string, args: string[], env: Record<string, string>, startTimeoutMs: number, cwd?: string): Promise<NodeProcess> {
+  const child = spawn(command, args, {
+    cwd,
     env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

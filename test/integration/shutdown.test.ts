@@ -1,7 +1,8 @@
 // SIGTERM with event streams open: the node ends them cleanly (clients reconnect elsewhere),
 // refuses new ones, and exits 0 well within 10 s.
 import assert from 'node:assert/strict';
-import { spawnNode, type NodeProcess } from '../helpers/node.js';
+import { existsSync } from 'node:fs';
+import { spawnNode, spawnNpmStart, type NodeProcess } from '../helpers/node.js';
 import { openSse } from '../helpers/sse-reader.js';
 
 describe('one node: shutdown', function () {
@@ -22,6 +23,23 @@ describe('one node: shutdown', function () {
     const code = await node.exited;
     assert.equal(code, 0, node.output());
     assert.ok(Date.now() - started < 10_000);
+    assert.match(node.output(), /"msg":"stopped"/);
+  });
+
+  it('stops cleanly on a SIGTERM to `npm start` (docker stop, a supervisor), leaving no node behind', async function () {
+    this.timeout(40_000);
+    node = await spawnNpmStart();
+    const pid = Number(/"pid":(\d+)[^\n]*"msg":"listening"/.exec(node.output())?.[1]);
+    assert.ok(pid > 0 && pid !== node.child.pid, 'the node logs its own pid');
+    const stream = await openSse(`${node.url}/streams/a/events`);
+    node.child.kill('SIGTERM');
+    await node.exited;
+    // Before `exec`, npm exited at once and the node went on serving.
+    const outlived = existsSync(`/proc/${pid}`);
+    if (outlived) process.kill(pid, 'SIGKILL');
+    assert.equal(outlived, false, `node ${pid} outlived npm`);
+    // It got the signal: it ended its streams as on a SIGTERM of its own.
+    await stream.ended;
     assert.match(node.output(), /"msg":"stopped"/);
   });
 

@@ -7,11 +7,13 @@ import { nodeCommand } from '../../bench/targets.js';
 const repo = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 
 describe('the start command', () => {
-  it('reads the Node flags of a start script, and refuses one that is not "node [flags] <entry>"', () => {
-    assert.deepEqual(nodeFlagsOf(`node ${SERVER_MAIN}`), []);
-    assert.deepEqual(nodeFlagsOf(`node --a=1  --b ${SERVER_MAIN}`), ['--a=1', '--b']);
-    assert.throws(() => nodeFlagsOf(`tsx server/main.ts`), /should be "node \[flags\] dist\/server\/main.js"/);
-    assert.throws(() => nodeFlagsOf(`node ${SERVER_MAIN} --late`), /should be/);
+  it('reads the Node flags of a start script, and refuses one that is not "exec node [flags] <entry>"', () => {
+    assert.deepEqual(nodeFlagsOf(`exec node ${SERVER_MAIN}`), []);
+    assert.deepEqual(nodeFlagsOf(`exec node --a=1  --b ${SERVER_MAIN}`), ['--a=1', '--b']);
+    assert.throws(() => nodeFlagsOf(`tsx server/main.ts`), /should be "exec node \[flags\] dist\/server\/main.js"/);
+    assert.throws(() => nodeFlagsOf(`exec node ${SERVER_MAIN} --late`), /should be/);
+    // Without exec a SIGTERM to npm never reached the node (test/integration/shutdown.test.ts).
+    assert.throws(() => nodeFlagsOf(`node ${SERVER_MAIN}`), /should be/);
   });
 
   it('npm start sets the young generation the figures in BENCHMARKS.md were measured with', () => {
