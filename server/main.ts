@@ -3,7 +3,7 @@
 import { ConfigError, describeConfig, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { setEventLoopSlice } from './native/scheduler.js';
-import { startNode } from './node.js';
+import { startNode, type RunningNode } from './node.js';
 import { applyParallelScavenge } from './young-generation.js';
 
 let config;
@@ -23,7 +23,15 @@ if (slice.kind === 'unavailable') logger.warn({ reason: slice.reason }, 'event l
 else if (slice.kind === 'unsupported') logger.info({ reason: slice.reason }, 'event loop slice not set');
 else logger.info({ slice }, 'event loop slice');
 logger.info(applyParallelScavenge(config.parallelScavenge), 'parallel scavenge');
-const node = await startNode(config, logger);
+let node: RunningNode;
+try {
+  node = await startNode(config, logger);
+} catch (error) {
+  // One JSON line saying why (a port in use, a broker that cannot be reached), not a stack trace
+  // on stderr that a log pipeline would split into lines of its own.
+  logger.fatal({ err: error, host: config.host, port: config.port }, 'could not start');
+  process.exit(1);
+}
 
 let stopping = false;
 function stop(signal: string): void {
