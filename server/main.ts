@@ -27,7 +27,7 @@ let node: RunningNode;
 try {
   node = await startNode(config, logger);
 } catch (error) {
-  // One JSON line saying why (a port in use, a broker that cannot be reached), not a stack trace
+  // One JSON line saying why (a port in use, an address it may not bind), not a stack trace
   // on stderr that a log pipeline would split into lines of its own.
   logger.fatal({ err: error, host: config.host, port: config.port }, 'could not start');
   process.exit(1);
