@@ -27,12 +27,21 @@ function sumOver(pids: number[], value: (pid: number) => number): number {
   return total;
 }
 
-function readStat(pid: number): StatFields | null {
+/**
+ * The fields of /proc/PID/stat from field 3 (state) on, so that field N is at index N - 3; null
+ * once the process is gone.
+ */
+export function statFields(pid: number): string[] | null {
   const text = procFile(pid, 'stat');
   if (text === null) return null;
   // The command name (field 2) may hold spaces; the fields after it start past the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+function readStat(pid: number): StatFields | null {
+  const fields = statFields(pid);
+  if (fields === null) return null;
+  // ppid is field 4, utime 14, stime 15.
   return {
     ppid: Number(fields[1]),
     cpuSeconds: (Number(fields[11]) + Number(fields[12])) / ticksPerSecond,

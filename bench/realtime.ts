@@ -6,7 +6,8 @@
 // window's p99 of about a millisecond, whatever the server does. At SCHED_FIFO the woken process
 // runs at once. Both servers get the same; their helper threads stay as they were.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { statFields } from './procstat.js';
 
 /** The lowest real-time priority: above every normal process, below the kernel's own. */
 export const REALTIME_PRIORITY = 1;
@@ -46,14 +47,8 @@ export function restorePriority(pids: number[]): void {
   }
 }
 
-/** The scheduling policy of a process's main thread (0 normal, 1 FIFO), or null once it is gone. */
+/** The scheduling policy of a process's main thread (field 41: 0 normal, 1 FIFO), or null once it is gone. */
 export function schedulingPolicy(pid: number): number | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // Fields after the command name (which may hold spaces) start past the last ')'; the policy
-    // is field 41, the 39th of those.
-    return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[38]);
-  } catch {
-    return null;
-  }
+  const fields = statFields(pid);
+  return fields === null ? null : Number(fields[41 - 3]);
 }

@@ -1,10 +1,10 @@
-// The rooms scenario raises the server's and the subscriber's main threads to real-time priority
-// and puts them back after; where that is not allowed it must say so rather than measure at
-// normal priority while the report says otherwise.
+// The rooms scenario raises the server's and the load generator's main threads to real-time
+// priority and puts them back after; where that is not allowed it must say so rather than measure
+// at normal priority while the report says otherwise.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { statFields } from '../../bench/procstat.js';
 import { raisePriority, REALTIME_PRIORITY_ABOVE, restorePriority, schedulingPolicy } from '../../bench/realtime.js';
 
 const SCHED_OTHER = 0;
@@ -12,8 +12,7 @@ const SCHED_FIFO = 1;
 
 /** Field 40 of /proc/PID/stat: the real-time priority (0 for normal processes). */
 function realtimePriority(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[37]);
+  return Number(statFields(pid)![40 - 3]);
 }
 
 describe('bench: real-time priority', () => {
