@@ -2,8 +2,9 @@
 // connection), then publish for a window and wait for every delivery (latency, throughput, CPU
 // per delivery of the server and of the load generator). Figures are flat records of numbers whose
 // names carry their units, so the report can divide any of them sse-chat / peer.
-import type { LoadGenerator } from './loadgen/loadgen.js';
-import { nowUs, type ConnectSpec, type PublishPlan } from './loadgen/protocol.js';
+import { LatencyHistogram } from './loadgen/histogram.js';
+import type { DeliverySummary, LoadGenerator } from './loadgen/loadgen.js';
+import { nowUs, type ConnectSpec, type PublishPlan, type PublishResult } from './loadgen/protocol.js';
 import { cpuSeconds, machineTimes, rssBytes, runQueueWaitSeconds } from './procstat.js';
 import { raisePriority, REALTIME_PRIORITY_ABOVE, restorePriority } from './realtime.js';
 import type { RunningServer } from './targets.js';
@@ -91,7 +92,9 @@ export async function atRealtimePriority<T>(ctx: TargetContext, measure: () => P
   if (failure) {
     // All or none: the note must hold for every process.
     restorePriority(all);
-    ctx.notes.push(`${failure}: measured at normal priority`);
+    const note = `${failure}: measured at normal priority`;
+    // Once, though a window taken in slices asks at every slice.
+    if (!ctx.notes.includes(note)) ctx.notes.push(note);
   }
   try {
     return await measure();
@@ -107,8 +110,29 @@ export interface WindowOptions {
   stallMs: number;
 }
 
+/** What one window measured, raw: windows of one target (slices) add up before figures are made. */
+export interface WindowSample {
+  published: PublishResult;
+  delivery: DeliverySummary;
+  wallS: number;
+  serverCpu: number;
+  loadgenCpu: number;
+  serverWait: number;
+  subscriberWait: number;
+  sharedCpu: number;
+  otherCpu: number;
+  stealCpu: number;
+  /** Shared processes were measured (cross-node's Redis Cluster). */
+  shared: boolean;
+}
+
 /** Publishes `plan` and waits for every viewer to get every message; the window's figures. */
 export async function measureWindow(ctx: TargetContext, plan: PublishPlan, options: WindowOptions): Promise<Figures> {
+  return windowFigures(ctx, [await sampleWindow(ctx, plan, options)]);
+}
+
+/** Publishes `plan`, waits for every delivery, and reads what the window cost. */
+export async function sampleWindow(ctx: TargetContext, plan: PublishPlan, options: WindowOptions): Promise<WindowSample> {
   const serverPids = ctx.server.pids();
   const loadgenPids = ctx.loadgen.pids();
   await ctx.loadgen.reset();
@@ -129,26 +153,61 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
   const endUs = nowUs();
   const serverCpu = cpuSeconds(serverPids) - serverCpuBefore;
   const loadgenCpu = cpuSeconds(loadgenPids) - loadgenCpuBefore;
-  // The latency tail's other source: time the server, or the subscriber reading its sockets, was
-  // ready but its core was running something else (helper threads, other processes, a stolen core).
-  const serverWait = runQueueWaitSeconds(serverPids) - serverWaitBefore;
-  const subscriberWait = runQueueWaitSeconds(subscriberPids) - subscriberWaitBefore;
   // Whatever else ran on the machine meanwhile (other test suites, the orchestrator, kernel
   // threads): latency and throughput are only as good as this is small.
   const sharedCpu = cpuSeconds(sharedPids) - sharedCpuBefore;
   const machineAfter = machineTimes();
-  const otherCpu = Math.max(0, machineAfter.busy - machineBefore.busy - serverCpu - loadgenCpu - sharedCpu);
-  // Time the hypervisor gave this VM's cores to other guests: a stolen core stalls whatever runs
-  // on it, so latency tails move with this however lean the server is.
-  const stealCpu = machineAfter.steal - machineBefore.steal;
-  const wallS = (endUs - startUs) / 1e6;
-  const latency = delivery.latency.summary();
-  const crossNode = delivery.crossNode.summary();
-  const spanS = (Math.max(delivery.lastDeliveryUs, published.lastAnswerUs) - published.firstSendUs) / 1e6;
+  return {
+    published,
+    delivery,
+    wallS: (endUs - startUs) / 1e6,
+    serverCpu,
+    loadgenCpu,
+    // The latency tail's other source: time the server, or the subscriber reading its sockets, was
+    // ready but its core was running something else (helper threads, other processes, a stolen core).
+    serverWait: runQueueWaitSeconds(serverPids) - serverWaitBefore,
+    subscriberWait: runQueueWaitSeconds(subscriberPids) - subscriberWaitBefore,
+    sharedCpu,
+    otherCpu: Math.max(0, machineAfter.busy - machineBefore.busy - serverCpu - loadgenCpu - sharedCpu),
+    // Time the hypervisor gave this VM's cores to other guests: a stolen core stalls whatever runs
+    // on it, so latency tails move with this however lean the server is.
+    stealCpu: machineAfter.steal - machineBefore.steal,
+    shared: sharedPids.length > 0,
+  };
+}
 
-  if (published.failed) ctx.notes.push(`${published.failed} posts failed: ${JSON.stringify(published.statuses)} ${published.errors.join('; ')}`);
-  if (!delivery.complete) ctx.notes.push(`delivery incomplete: ${delivery.delivered} of ${delivery.expected} after the drain wait`);
-  if (delivery.closed) ctx.notes.push(`${delivery.closed} viewers were disconnected by the server`);
+/** The figures of one window, or of one target's slices of a window taken together. */
+export function windowFigures(ctx: Pick<TargetContext, 'notes'>, samples: WindowSample[]): Figures {
+  const sum = (value: (sample: WindowSample) => number) => samples.reduce((total, sample) => total + value(sample), 0);
+  const latencyHistogram = new LatencyHistogram();
+  const crossNodeHistogram = new LatencyHistogram();
+  const statuses: Record<string, number> = {};
+  for (const { delivery, published } of samples) {
+    latencyHistogram.merge(delivery.latency);
+    crossNodeHistogram.merge(delivery.crossNode);
+    for (const [status, count] of Object.entries(published.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
+  }
+  const latency = latencyHistogram.summary();
+  const crossNode = crossNodeHistogram.summary();
+  const ok = sum((s) => s.published.ok);
+  const failed = sum((s) => s.published.failed);
+  const expected = sum((s) => s.delivery.expected);
+  const delivered = sum((s) => s.delivery.delivered);
+  const closed = sum((s) => s.delivery.closed);
+  const wallS = sum((s) => s.wallS);
+  const serverCpu = sum((s) => s.serverCpu);
+  const loadgenCpu = sum((s) => s.loadgenCpu);
+  const otherCpu = sum((s) => s.otherCpu);
+  const stealCpu = sum((s) => s.stealCpu);
+  const spanS = sum((s) => (Math.max(s.delivery.lastDeliveryUs, s.published.lastAnswerUs) - s.published.firstSendUs) / 1e6);
+  const answerSpanS = sum((s) => (s.published.lastAnswerUs - s.published.firstSendUs) / 1e6);
+
+  if (failed) {
+    const errors = [...new Set(samples.flatMap((s) => s.published.errors))].slice(0, 5);
+    ctx.notes.push(`${failed} posts failed: ${JSON.stringify(statuses)} ${errors.join('; ')}`);
+  }
+  if (!samples.every((s) => s.delivery.complete)) ctx.notes.push(`delivery incomplete: ${delivered} of ${expected} after the drain wait`);
+  if (closed) ctx.notes.push(`${closed} viewers were disconnected by the server`);
   const otherPct = Math.round((100 * otherCpu) / wallS);
   if (otherPct > 20 && !ctx.notes.some((note) => note.startsWith('other processes'))) {
     ctx.notes.push(`other processes used up to ${otherPct}% of a core meanwhile (other_cpu_pct): latency and rates are noisy`);
@@ -160,35 +219,36 @@ export async function measureWindow(ctx: TargetContext, plan: PublishPlan, optio
   if (loadgenCpu / wallS > 0.85) ctx.notes.push(`load generator near its core's limit (${Math.round((100 * loadgenCpu) / wallS)}%)`);
 
   const figures: Figures = {
-    published: published.ok,
-    publish_failures: published.failed,
-    expected: delivery.expected,
-    delivered: delivery.delivered,
-    delivery_ratio: delivery.expected ? Number((delivery.delivered / delivery.expected).toFixed(6)) : NaN,
-    duplicates: delivery.duplicates,
-    out_of_order: delivery.outOfOrder,
-    disconnects: delivery.closed,
-    delivered_per_s: round(delivery.delivered / spanS),
-    posts_per_s: round(published.ok / ((published.lastAnswerUs - published.firstSendUs) / 1e6)),
+    published: ok,
+    publish_failures: failed,
+    expected,
+    delivered,
+    delivery_ratio: expected ? Number((delivered / expected).toFixed(6)) : NaN,
+    duplicates: sum((s) => s.delivery.duplicates),
+    out_of_order: sum((s) => s.delivery.outOfOrder),
+    disconnects: closed,
+    delivered_per_s: round(delivered / spanS),
+    posts_per_s: round(ok / answerSpanS),
     p50_ms: latency.p50Ms,
     p90_ms: latency.p90Ms,
     p99_ms: latency.p99Ms,
     max_ms: latency.maxMs,
     server_cpu_s: round(serverCpu),
-    server_cpu_us_per_delivery: round((serverCpu * 1e6) / Math.max(1, delivery.delivered)),
+    server_cpu_us_per_delivery: round((serverCpu * 1e6) / Math.max(1, delivered)),
     server_cpu_pct: round((100 * serverCpu) / wallS),
     loadgen_cpu_s: round(loadgenCpu),
-    loadgen_cpu_us_per_delivery: round((loadgenCpu * 1e6) / Math.max(1, delivery.delivered)),
+    loadgen_cpu_us_per_delivery: round((loadgenCpu * 1e6) / Math.max(1, delivered)),
     loadgen_cpu_pct: round((100 * loadgenCpu) / wallS),
-    publisher_max_lag_ms: round(published.maxLagMs),
+    publisher_max_lag_ms: round(Math.max(...samples.map((s) => s.published.maxLagMs))),
     other_cpu_pct: round((100 * otherCpu) / wallS),
     steal_pct: round((100 * stealCpu) / wallS),
-    server_wait_ms: round(serverWait * 1000),
-    subscriber_wait_ms: round(subscriberWait * 1000),
+    server_wait_ms: round(sum((s) => s.serverWait) * 1000),
+    subscriber_wait_ms: round(sum((s) => s.subscriberWait) * 1000),
   };
-  if (sharedPids.length) {
+  if (samples.some((s) => s.shared)) {
+    const sharedCpu = sum((s) => s.sharedCpu);
     figures.redis_cpu_s = round(sharedCpu);
-    figures.redis_cpu_us_per_post = round((sharedCpu * 1e6) / Math.max(1, published.ok));
+    figures.redis_cpu_us_per_post = round((sharedCpu * 1e6) / Math.max(1, ok));
   }
   if (crossNode.count) {
     figures.cross_node_p50_ms = crossNode.p50Ms;

@@ -100,7 +100,13 @@ function machine(): Record<string, string> {
   };
 }
 
-async function runTarget(
+interface StartedTarget {
+  ctx: TargetContext;
+  stop(): Promise<void>;
+}
+
+/** Starts `target` for `scenario` with its own load generator; an error result when it cannot run. */
+async function startTarget(
   scenario: Scenario,
   target: TargetName,
   options: Options,
@@ -109,11 +115,11 @@ async function runTarget(
   /** Unique per run and round: the Redis Cluster outlives the rounds, so stream names must not repeat. */
   runTag: string,
   redis: RedisClusterHandle | null,
-): Promise<TargetResult> {
-  const result: TargetResult = { target, figures: {}, notes: [] };
+  notes: string[],
+): Promise<StartedTarget | { error: string }> {
   const reason = unavailableReason(target);
-  if (reason) return { ...result, error: reason };
-  if (scenario.needsRedis && !redis) return { ...result, error: 'no Redis Cluster (see the cross-node note above)' };
+  if (reason) return { error: reason };
+  if (scenario.needsRedis && !redis) return { error: 'no Redis Cluster (see the cross-node note above)' };
   const short = { 'sse-chat': 'sse', nchan: 'nch', naive: 'nai', 'raw-net': 'raw' }[target];
   const streams = Array.from({ length: scenario.streamCount(options.scale) }, (_, i) => `${runTag}-${scenario.name}-${short}-${i}`);
   let server;
@@ -126,23 +132,66 @@ async function runTarget(
       label: `${runTag}-${scenario.name}`,
     });
   } catch (error) {
-    return { ...result, error: (error as Error).message.split('\n').slice(0, 4).join(' / ') };
+    return { error: (error as Error).message.split('\n').slice(0, 4).join(' / ') };
   }
   const loadgen = LoadGenerator.start(options.workers, subscriberKind);
-  const ctx: TargetContext = { server, loadgen, streams, cumulative: streams.map(() => 0),
-    sharedPids: () => redis?.pids() ?? [],
-    notes: result.notes,
+  const ctx: TargetContext = { server, loadgen, streams, cumulative: streams.map(() => 0), sharedPids: () => redis?.pids() ?? [], notes };
+  return {
+    ctx,
+    async stop() {
+      await loadgen.closeConnections().catch(() => {});
+      await loadgen.close();
+      await server.stop();
+    },
   };
-  try {
-    const { figures, steps } = await scenario.run(ctx, options.scale);
-    return { ...result, figures, ...(steps ? { steps } : {}) };
-  } catch (error) {
-    return { ...result, error: (error as Error).stack ?? String(error) };
-  } finally {
-    await loadgen.closeConnections().catch(() => {});
-    await loadgen.close();
-    await server.stop();
+}
+
+/** One round of `scenario`: each target alone in turn, or (runTogether) all of them started at once. */
+async function runRound(scenario: Scenario, targets: TargetName[], options: Options, subscriberKind: SubscriberKind, serverCpu: string | null, runTag: string, redis: RedisClusterHandle | null, label: string): Promise<TargetResult[]> {
+  const stamp = (error: string | undefined, started: number) =>
+    console.log(error ? `not run (${error.split('\n')[0]})` : `done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (scenario.runTogether) {
+    process.stdout.write(`${scenario.name} / ${targets.join(' + ')}${label} ... `);
+    const started = Date.now();
+    const results: TargetResult[] = targets.map((target) => ({ target, figures: {}, notes: [] }));
+    const running: StartedTarget[] = [];
+    try {
+      for (const [index, target] of targets.entries()) {
+        const start = await startTarget(scenario, target, options, subscriberKind, serverCpu, runTag, redis, results[index]!.notes);
+        if ('error' in start) results[index]!.error = start.error;
+        else running.push(start);
+      }
+      const measured = await scenario.runTogether(running.map((started) => started.ctx), options.scale);
+      const ran = results.filter((result) => !result.error);
+      measured.forEach((outcome, index) => Object.assign(ran[index]!, outcome));
+    } catch (error) {
+      for (const result of results) result.error ??= (error as Error).stack ?? String(error);
+    } finally {
+      for (const target of running) await target.stop();
+    }
+    stamp(results.every((result) => result.error) ? results[0]!.error : undefined, started);
+    return results;
   }
+  const results: TargetResult[] = [];
+  for (const target of targets) {
+    process.stdout.write(`${scenario.name} / ${target}${label} ... `);
+    const started = Date.now();
+    const result: TargetResult = { target, figures: {}, notes: [] };
+    const start = await startTarget(scenario, target, options, subscriberKind, serverCpu, runTag, redis, result.notes);
+    if ('error' in start) result.error = start.error;
+    else {
+      try {
+        Object.assign(result, await scenario.run!(start.ctx, options.scale));
+      } catch (error) {
+        result.error = (error as Error).stack ?? String(error);
+      } finally {
+        await start.stop();
+      }
+    }
+    stamp(result.error, started);
+    results.push(result);
+  }
+  return results;
 }
 
 async function main(): Promise<void> {
@@ -180,17 +229,9 @@ async function main(): Promise<void> {
     const rounds: TargetResult[][] = [];
     try {
       for (let round = 0; round < options.rounds; round++) {
-        const results: TargetResult[] = [];
         const label = options.rounds > 1 ? ` (round ${round + 1} of ${options.rounds})` : '';
-        for (const target of roundOrder(targets, round)) {
-          process.stdout.write(`${scenario.name} / ${target}${label} ... `);
-          const started = Date.now();
-          const tag = options.rounds > 1 ? `${runTag}r${round}` : runTag;
-          const result = await runTarget(scenario, target, options, subscriberKind, serverCpu, tag, redis);
-          console.log(result.error ? `not run (${result.error.split('\n')[0]})` : `done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-          results.push(result);
-        }
-        rounds.push(results);
+        const tag = options.rounds > 1 ? `${runTag}r${round}` : runTag;
+        rounds.push(await runRound(scenario, roundOrder(targets, round), options, subscriberKind, serverCpu, tag, redis, label));
       }
     } finally {
       await redis?.stop();

@@ -1,8 +1,10 @@
-// The scenarios of issue 5, each a function from one started target to its figures. The runner
-// starts each target in turn (sse-chat first, then the peers) and hands it here.
-import { atRealtimePriority, connectViewers, measureWindow, viewerSpecs, type Figures, type TargetContext, type WindowOptions } from './measure.js';
+// The scenarios of issue 5, each a function from one started target to its figures (or, for
+// rooms, from all of a round's targets started together). The runner starts each target in turn
+// (sse-chat first, then the peers) and hands it here.
+import { atRealtimePriority, connectViewers, measureWindow, sampleWindow, viewerSpecs, windowFigures, type Figures, type TargetContext, type WindowOptions, type WindowSample } from './measure.js';
 import type { PublishPlan } from './loadgen/protocol.js';
 import type { TargetName } from './targets.js';
+import { byTurns } from './turns.js';
 
 /** Sizes and durations; `--quick` shrinks them for development runs. */
 export interface Scale {
@@ -76,7 +78,10 @@ export interface Scenario {
   needsRedis: boolean;
   targets: TargetName[];
   streamCount(scale: Scale): number;
-  run(ctx: TargetContext, scale: Scale): Promise<Pick<TargetResult, 'figures' | 'steps'>>;
+  /** Measures one target, started alone (the others not running). */
+  run?(ctx: TargetContext, scale: Scale): Promise<Pick<TargetResult, 'figures' | 'steps'>>;
+  /** Measures every target of a round at once: all started, then given their load by turns. */
+  runTogether?(ctxs: TargetContext[], scale: Scale): Promise<Pick<TargetResult, 'figures'>[]>;
 }
 
 function pacedPlan(ctx: TargetContext, rate: number, durationS: number, connectionsPerTarget: number): PublishPlan {
@@ -104,10 +109,13 @@ const WINDOW: WindowOptions = { drainTimeoutMs: 30000, stallMs: 5000 };
  */
 async function warmUp(ctx: TargetContext, plan: PublishPlan | null): Promise<Figures> {
   if (!plan) return {};
-  const cold = await measureWindow(ctx, plan, WINDOW);
+  return warmUpFigures(ctx, plan.durationMs / 1000, await measureWindow(ctx, plan, WINDOW));
+}
+
+function warmUpFigures(ctx: TargetContext, durationS: number, cold: Figures): Figures {
   if (cold.delivery_ratio !== 1) ctx.notes.push(`the warm-up window's delivery ratio was ${cold.delivery_ratio}`);
   return {
-    warmup_s: plan.durationMs / 1000,
+    warmup_s: durationS,
     warmup_p99_ms: cold.p99_ms ?? NaN,
     ...(cold.cross_node_p99_ms !== undefined ? { warmup_cross_node_p99_ms: cold.cross_node_p99_ms } : {}),
     warmup_cpu_us_per_delivery: cold.server_cpu_us_per_delivery ?? NaN,
@@ -187,23 +195,45 @@ const saturation: Scenario = {
   },
 };
 
+/** The length of one turn in rooms: each target's window is taken in slices of this, by turns. */
+export const ROOMS_SLICE_S = 0.5;
+
+/**
+ * `durationS` of paced posting to every target by turns (turns.ts), in slices of ROOMS_SLICE_S,
+ * the publisher's connections kept open from one slice to the next; each target's slices.
+ */
+function pacedByTurns(ctxs: TargetContext[], rate: number, durationS: number, connectionsPerTarget: number): Promise<WindowSample[][]> {
+  const turns = Math.max(1, Math.round(durationS / ROOMS_SLICE_S));
+  return byTurns(ctxs, turns, (ctx) =>
+    sampleWindow(ctx, { ...pacedPlan(ctx, rate, ROOMS_SLICE_S, connectionsPerTarget), keepConnections: true }, WINDOW),
+  );
+}
+
 const rooms: Scenario = {
   name: 'rooms',
-  title: 'rooms: many streams x few viewers, messages spread over them (server and load generator at real-time priority)',
+  title: `rooms: many streams x few viewers, messages spread over them (the servers up together, measured by turns in ${ROOMS_SLICE_S} s slices, at real-time priority)`,
   nodes: 1,
   needsRedis: false,
   targets: ['sse-chat', 'nchan', 'naive', 'raw-net'],
   streamCount: (scale) => scale.rooms,
-  async run(ctx, scale) {
-    const setup = await connectViewers(ctx, viewerSpecs(ctx, scale.roomViewers));
-    // Its goal is a p99 of about a millisecond, which a few 3-9 ms waits behind the machine's
-    // own processes decide otherwise (realtime.ts). Low rates only: a real-time process at a
-    // saturated core would starve the rest of it.
-    return atRealtimePriority(ctx, async () => {
-      const warm = await pacedWarmUp(ctx, scale, scale.roomsRate, 16);
-      const window = await measureWindow(ctx, pacedPlan(ctx, scale.roomsRate, scale.durationS, 16), WINDOW);
-      return { figures: { ...setup, rate_msgs_per_s: scale.roomsRate, ...window, ...warm } };
-    });
+  // Its goal is a p99 of well under a millisecond, which the machine's slow spells decided when
+  // the servers were measured one after the other: by turns (turns.ts). At real-time priority,
+  // as a few 3-9 ms waits behind the machine's own processes would decide it too (realtime.ts);
+  // low rates only, as a real-time process at a saturated core would starve the rest of it.
+  async runTogether(ctxs, scale) {
+    const setups: Figures[] = [];
+    for (const ctx of ctxs) setups.push(await connectViewers(ctx, viewerSpecs(ctx, scale.roomViewers)));
+    const warm = scale.warmupS > 0 ? await pacedByTurns(ctxs, scale.roomsRate, scale.warmupS, 16) : null;
+    const measured = await pacedByTurns(ctxs, scale.roomsRate, scale.durationS, 16);
+    return ctxs.map((ctx, index) => ({
+      figures: {
+        ...setups[index],
+        rate_msgs_per_s: scale.roomsRate,
+        slices: measured[index]!.length,
+        ...windowFigures(ctx, measured[index]!),
+        ...(warm ? warmUpFigures(ctx, scale.warmupS, windowFigures(ctx, warm[index]!)) : {}),
+      },
+    }));
   },
 };
 

@@ -106,6 +106,11 @@ export interface PublishPlan {
   maxInFlight: number;
   /** How long to wait for outstanding answers after the last send. */
   drainMs: number;
+  /**
+   * Paced mode: connections left idle at the end stay open for the next run to the same port, so
+   * that a window measured in slices (rooms) opens its connections once, not at every slice.
+   */
+  keepConnections?: boolean;
 }
 
 export interface PublishResult {

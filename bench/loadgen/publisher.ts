@@ -9,6 +9,12 @@ import { serveParent } from './rpc.js';
 /** Next sequence number per POST path, kept across runs so saturation steps extend one stream. */
 const nextSeq = new Map<string, number>();
 
+type AnswerHandler = (connection: PublisherConnection, item: Outstanding, status: number) => void;
+type LostHandler = (connection: PublisherConnection, items: Outstanding[], reason: string) => void;
+
+/** Connections a run with `keepConnections` left open, per port, for the next run to take. */
+const keptConnections = new Map<number, PublisherConnection[]>();
+
 interface Outstanding {
   stream: number;
 }
@@ -28,9 +34,9 @@ class PublisherConnection {
   private idleLimitRead = false;
 
   constructor(
-    readonly target: PublishTarget,
-    private readonly onAnswer: (connection: PublisherConnection, item: Outstanding, status: number) => void,
-    private readonly onLost: (connection: PublisherConnection, items: Outstanding[], reason: string) => void,
+    public target: PublishTarget,
+    private onAnswer: AnswerHandler,
+    private onLost: LostHandler,
   ) {
     this.socket = net.connect({ port: target.port, host: '127.0.0.1' });
     this.socket.setNoDelay(true);
@@ -60,6 +66,13 @@ class PublisherConnection {
   close(): void {
     this.alive = false;
     this.socket.destroy();
+  }
+
+  /** Taken over by a later run (keepConnections): its answers now count there. */
+  adopt(target: PublishTarget, onAnswer: AnswerHandler, onLost: LostHandler): void {
+    this.target = target;
+    this.onAnswer = onAnswer;
+    this.onLost = onLost;
   }
 
   private lose(reason: string): void {
@@ -180,6 +193,16 @@ function run(plan: PublishPlan): Promise<PublishResult> {
     afterAnswer(connection, true);
   };
 
+  if (plan.mode === 'paced' && plan.keepConnections) {
+    plan.targets.forEach((target, index) => {
+      for (const connection of keptConnections.get(target.port)?.splice(0) ?? []) {
+        if (!connection.alive) continue;
+        connection.adopt(target, onAnswer, onLost);
+        pools[index]!.push(connection);
+      }
+    });
+  }
+
   const freshConnection = (targetIndex: number): PublisherConnection => {
     const connection = new PublisherConnection(plan.targets[targetIndex]!, onAnswer, onLost);
     pools[targetIndex]!.push(connection);
@@ -210,7 +233,15 @@ function run(plan: PublishPlan): Promise<PublishResult> {
     const finish = () => {
       if (stopped) return;
       stopped = true;
-      for (const pool of pools) for (const connection of pool.splice(0)) connection.close();
+      pools.forEach((pool, index) => {
+        const port = plan.targets[index]!.port;
+        for (const connection of pool.splice(0)) {
+          // One still owing answers would hand them to a run that never asked.
+          if (plan.mode === 'paced' && plan.keepConnections && connection.alive && connection.inFlight === 0) {
+            keptConnections.set(port, [...(keptConnections.get(port) ?? []), connection]);
+          } else connection.close();
+        }
+      });
       resolve(result);
     };
     const maybeDone = (allSent: boolean) => {
