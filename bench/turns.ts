@@ -28,6 +28,17 @@ function signal(pids: number[], name: 'SIGSTOP' | 'SIGCONT'): void {
   }
 }
 
+/** Runs `work` for `ctx` with every other target's processes stopped, and lets them go after. */
+export async function alone<T>(ctxs: TargetContext[], ctx: TargetContext, work: () => Promise<T>): Promise<T> {
+  const others = ctxs.filter((other) => other !== ctx).flatMap(processesOf);
+  signal(others, 'SIGSTOP');
+  try {
+    return await work();
+  } finally {
+    signal(others, 'SIGCONT');
+  }
+}
+
 /**
  * Runs `measure` for every target, `turns` times, one target at a time in rotation: the target at
  * real-time priority (measure.ts), every other one stopped. Each target's results, in turn order.
@@ -37,13 +48,7 @@ export async function byTurns<T>(ctxs: TargetContext[], turns: number, measure: 
   for (let turn = 0; turn < turns; turn++) {
     for (const index of turnOrder(ctxs.length, turn)) {
       const ctx = ctxs[index]!;
-      const others = ctxs.filter((other) => other !== ctx).flatMap(processesOf);
-      signal(others, 'SIGSTOP');
-      try {
-        results[index]!.push(await atRealtimePriority(ctx, () => measure(ctx)));
-      } finally {
-        signal(others, 'SIGCONT');
-      }
+      results[index]!.push(await alone(ctxs, ctx, () => atRealtimePriority(ctx, () => measure(ctx))));
     }
   }
   return results;

@@ -10,7 +10,7 @@ import type { DeliverySummary } from '../../bench/loadgen/loadgen.js';
 import type { PublishResult } from '../../bench/loadgen/protocol.js';
 import { windowFigures, type TargetContext, type WindowSample } from '../../bench/measure.js';
 import { statFields } from '../../bench/procstat.js';
-import { byTurns, turnOrder } from '../../bench/turns.js';
+import { alone, byTurns, turnOrder } from '../../bench/turns.js';
 
 /** Field 3 of /proc/PID/stat: R, S, T (stopped) ... */
 function state(pid: number): string {
@@ -61,6 +61,13 @@ describe('bench: targets by turns', () => {
       });
       assert.deepEqual(seen, ['a', 'b', 'b', 'a', 'a', 'b']);
       assert.deepEqual(results, [['a', 'a', 'a'], ['b', 'b', 'b']]);
+      for (const child of children) assert.notEqual(state(child.pid!), 'T');
+    });
+
+    it("lets a target's viewers in with the others stopped", async () => {
+      const [a, b] = [fakeTarget('a', children[0]!, children[1]!), fakeTarget('b', children[2]!, children[3]!)];
+      const states = await alone([a, b], b, async () => children.map((child) => state(child.pid!)));
+      assert.deepEqual(states.map((s) => s === 'T'), [true, true, false, false]);
       for (const child of children) assert.notEqual(state(child.pid!), 'T');
     });
 
