@@ -1,7 +1,7 @@
 // The scenarios of issue 5, each a function from one started target to its figures (or, for
 // rooms, from all of a round's targets started together). The runner starts each target in turn
 // (sse-chat first, then the peers) and hands it here.
-import { atRealtimePriority, connectViewers, measureWindow, sampleWindow, viewerSpecs, windowFigures, type Figures, type TargetContext, type WindowOptions, type WindowSample } from './measure.js';
+import { connectViewers, measureWindow, sampleWindow, viewerSpecs, windowFigures, type Figures, type TargetContext, type WindowOptions, type WindowSample } from './measure.js';
 import type { PublishPlan } from './loadgen/protocol.js';
 import type { TargetName } from './targets.js';
 import { alone, byTurns } from './turns.js';
