@@ -8,6 +8,7 @@
 // of slices, nginx none), and its work would otherwise land in another target's slice. Stopped, it
 // waits for its own, as it would have run in its own window when measured alone.
 import { atRealtimePriority, type TargetContext } from './measure.js';
+import { statFields } from './procstat.js';
 
 /** The order of the targets in turn `turn`: each takes each place equally often (0 1 2, 1 2 0, 2 0 1, ...). */
 export function turnOrder(count: number, turn: number): number[] {
@@ -28,11 +29,20 @@ function signal(pids: number[], name: 'SIGSTOP' | 'SIGCONT'): void {
   }
 }
 
+/** Until every process in `pids` is stopped (state T) or gone (or a zombie): kill() returns before a signal is taken. */
+async function stopped(pids: number[]): Promise<void> {
+  for (let tries = 0; tries < 1000; tries++) {
+    if (pids.every((pid) => 'TZ'.includes(statFields(pid)?.[0] ?? 'Z'))) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 /** Runs `work` for `ctx` with every other target's processes stopped, and lets them go after. */
 export async function alone<T>(ctxs: TargetContext[], ctx: TargetContext, work: () => Promise<T>): Promise<T> {
   const others = ctxs.filter((other) => other !== ctx).flatMap(processesOf);
   signal(others, 'SIGSTOP');
   try {
+    await stopped(others);
     return await work();
   } finally {
     signal(others, 'SIGCONT');
