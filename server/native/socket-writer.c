@@ -1,5 +1,5 @@
-// send(2) on a socket's descriptor, for the writes a node makes most: one frame to each viewer,
-// and the answer to each post. Node's socket.write takes about 1 us of JavaScript and C++ per
+// send(2) on a socket's descriptor, for the writes a node makes most: one frame to each viewer
+// (one call for all the viewers of a frame: sendMany), and the answer to each post. Node's socket.write takes about 1 us of JavaScript and C++ per
 // call around the system call (its stream state, a write request object, an after-write tick);
 // this takes about 0.2. The caller decides when it may be used (socket-writer.ts): only with
 // nothing queued in Node.
@@ -91,8 +91,39 @@ static napi_value send_text(napi_env env, napi_callback_info info) {
   return int64_value(env, sent < 0 ? sent : (int64_t)length - sent);
 }
 
+// sendMany(fds, count, bytes, results): the same bytes to each of the first `count` descriptors,
+// each one's outcome in results[i] as send() gives it (bytes taken, or -errno). One call into C
+// for a frame's viewers, where send() per viewer made one each.
+static napi_value send_many(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_typedarray_type types[3];
+  size_t lengths[3];
+  void *datas[3];
+  uint32_t count = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_uint32(env, argv[1], &count) != napi_ok) goto bad;
+  const int which[3] = {0, 2, 3};
+  for (int i = 0; i < 3; i++) {
+    bool is_typed_array = false;
+    if (napi_is_typedarray(env, argv[which[i]], &is_typed_array) != napi_ok || !is_typed_array ||
+        napi_get_typedarray_info(env, argv[which[i]], &types[i], &lengths[i], &datas[i], NULL, NULL) != napi_ok) goto bad;
+  }
+  if (types[0] != napi_int32_array || types[1] != napi_uint8_array || types[2] != napi_int32_array || count > lengths[0] || count > lengths[2]) goto bad;
+  const int32_t *fds = datas[0];
+  int32_t *results = datas[2];
+  for (uint32_t i = 0; i < count; i++) results[i] = fds[i] >= 0 ? (int32_t)send_now(fds[i], datas[1], lengths[1]) : -EBADF;
+  return NULL;
+bad:
+  napi_throw_type_error(env, NULL, "sendMany: an Int32Array of descriptors, a count, a Uint8Array and an Int32Array for the results are required");
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
-  napi_value send_fn, text_fn, text_max;
+  napi_value send_fn, text_fn, text_max, many_fn;
+  if (napi_create_function(env, "sendMany", NAPI_AUTO_LENGTH, send_many, NULL, &many_fn) != napi_ok ||
+      napi_set_named_property(env, exports, "sendMany", many_fn) != napi_ok) {
+    return NULL;
+  }
   if (napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_bytes, NULL, &send_fn) != napi_ok ||
       napi_set_named_property(env, exports, "send", send_fn) != napi_ok ||
       napi_create_function(env, "sendText", NAPI_AUTO_LENGTH, send_text, NULL, &text_fn) != napi_ok ||

@@ -134,14 +134,18 @@ export class SseConnection implements Flushable {
     this.pendingBytes += frame.length;
   }
 
-  flush(): void {
+  /** @param together by the scheduler, which commits the writer's held writes before anything else writes */
+  flush(together = false): void {
     const socket = this.socket;
     const first = this.pendingFirst;
     if (!socket || first === null) return;
-    const data = this.pendingMore === null ? first : Buffer.concat(this.pendingMore, this.pendingBytes);
+    const shared = this.pendingMore === null;
+    const data = shared ? first : Buffer.concat(this.pendingMore!, this.pendingBytes);
     this.dropPending();
     this.lastWriteEpoch = this.scheduler.epoch;
-    this.scheduler.writer.write(socket, this.fd, data);
+    // One frame alone is the one every viewer of the message gets: sent to them together.
+    if (shared && together) this.scheduler.writer.writeShared(socket, this.fd, data);
+    else this.scheduler.writer.write(socket, this.fd, data);
   }
 
   private dropPending(): void {

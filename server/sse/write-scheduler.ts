@@ -7,7 +7,8 @@
 import { SocketWriter } from '../native/socket-writer.js';
 
 export interface Flushable {
-  flush(): void;
+  /** `together`: its bytes may be held by the writer until the scheduler commits them (SocketWriter.writeShared). */
+  flush(together?: boolean): void;
 }
 
 export class WriteScheduler {
@@ -62,8 +63,9 @@ export class WriteScheduler {
     while (this.head < end) {
       const connection = dirty[this.head]!;
       dirty[this.head++] = null;
-      connection.flush();
+      connection.flush(true);
     }
+    this.writer.commit();
     if (this.head === this.count) {
       this.head = 0;
       this.count = 0;

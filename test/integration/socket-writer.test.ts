@@ -45,10 +45,12 @@ describe('direct socket writes', function () {
   }
 
   /** The real calls, with every result kept. */
-  function counted(): { calls: SocketWriterCalls; results: number[] } {
+  function counted(): { calls: SocketWriterCalls; results: number[]; manyCalls: number[] } {
     const results: number[] = [];
+    const manyCalls: number[] = [];
     return {
       results,
+      manyCalls,
       calls: {
         send(fd, bytes) {
           const sent = native.send(fd, bytes);
@@ -61,6 +63,11 @@ describe('direct socket writes', function () {
           return left;
         },
         textMaxUnits: native.textMaxUnits,
+        sendMany(fds, count, bytes, out) {
+          native.sendMany(fds, count, bytes, out);
+          manyCalls.push(count);
+          for (let i = 0; i < count; i++) results.push(out[i]!);
+        },
       },
     };
   }
@@ -142,6 +149,78 @@ describe('direct socket writes', function () {
     assert.equal(errors.length, 1);
     assert.equal(errors[0]!.code, 'ECONNRESET');
     assert.equal(errors[0]!.syscall, 'write');
+  });
+
+  it("sends a frame held for several sockets in one call at the commit, each socket's bytes in order", async () => {
+    const pairs = [await pair(), await pair(), await pair()];
+    const { calls, results, manyCalls } = counted();
+    const writer = new SocketWriter(calls);
+    const first = Buffer.from('id: 1\ndata: one\n\n');
+    const second = Buffer.from('id: 2\ndata: two\n\n');
+    // The third socket has bytes queued in Node: its frames go behind them, through Node.
+    const queued = pairs[2]!;
+    queued.ours.cork();
+    queued.ours.write('data: queued\n\n');
+    for (const { ours } of pairs) writer.writeShared(ours, writer.descriptor(ours), first);
+    assert.deepEqual(manyCalls, [], 'held until the commit');
+    // Other bytes: what was held for the first frame goes now, in one call for both sockets.
+    for (const { ours } of pairs) writer.writeShared(ours, writer.descriptor(ours), second);
+    assert.deepEqual(manyCalls, [2]);
+    writer.commit();
+    assert.deepEqual(manyCalls, [2, 2]);
+    assert.deepEqual(results, [first.length, first.length, second.length, second.length]);
+    queued.ours.uncork();
+    const expected = Buffer.concat([first, second]);
+    for (const { peer } of pairs.slice(0, 2)) assert.deepEqual(await readBytes(peer, expected.length), expected);
+    const behind = Buffer.concat([Buffer.from('data: queued\n\n'), expected]);
+    assert.deepEqual(await readBytes(queued.peer, behind.length), behind);
+  });
+
+  it('hands Node what the kernel did not take of a held frame, after what it took', async () => {
+    const { ours, peer } = await pair();
+    peer.pause();
+    // The kernel's buffers filled by send(2) alone, so that Node holds nothing.
+    const filler: Buffer[] = [];
+    const fd = new SocketWriter(native).descriptor(ours);
+    for (let n = 0; ; n++) {
+      assert.ok(n < 2000, 'the kernel never filled up');
+      const chunk = Buffer.alloc(64 * 1024, n % 251);
+      const sent = native.send(fd, chunk);
+      if (sent > 0) filler.push(chunk.subarray(0, sent));
+      if (sent < chunk.length) break;
+    }
+    assert.equal(ours.writableLength, 0);
+    const { calls, results } = counted();
+    const writer = new SocketWriter(calls);
+    const frame = Buffer.alloc(32 * 1024, 7);
+    writer.writeShared(ours, fd, frame);
+    writer.commit();
+    assert.ok(results[0]! >= 0 && results[0]! < frame.length, `a short send: ${results[0]}`);
+    assert.equal(ours.writableLength, frame.length - results[0]!, 'the rest is queued in Node');
+    const expected = Buffer.concat([...filler, frame]);
+    const received = await readBytes(peer, expected.length);
+    assert.ok(received.equals(expected), 'bytes arrived in the order written');
+  });
+
+  it('closes only the socket whose peer reset, when a held frame goes to several', async () => {
+    const good = await pair();
+    const reset = await pair();
+    reset.ours.pause();
+    const errors: NodeJS.ErrnoException[] = [];
+    reset.ours.on('error', (error) => errors.push(error));
+    const closed = new Promise<boolean>((resolve) => reset.ours.once('close', resolve));
+    reset.peer.resetAndDestroy();
+    await once(reset.peer, 'close');
+    const { calls, results } = counted();
+    const writer = new SocketWriter(calls);
+    const frame = Buffer.from('data: shared\n\n');
+    writer.writeShared(reset.ours, writer.descriptor(reset.ours), frame);
+    writer.writeShared(good.ours, writer.descriptor(good.ours), frame);
+    writer.commit();
+    assert.ok(results[0]! < 0 && results[1] === frame.length, `results ${results}`);
+    assert.equal(await closed, true);
+    assert.equal(errors[0]!.code, 'ECONNRESET');
+    assert.deepEqual(await readBytes(good.peer, frame.length), frame);
   });
 
   it('never writes an ended or destroyed socket directly, though its descriptor was read while open', async () => {
