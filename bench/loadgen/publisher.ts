@@ -238,7 +238,9 @@ function run(plan: PublishPlan): Promise<PublishResult> {
         for (const connection of pool.splice(0)) {
           // One still owing answers would hand them to a run that never asked.
           if (plan.mode === 'paced' && plan.keepConnections && connection.alive && connection.inFlight === 0) {
-            keptConnections.set(port, [...(keptConnections.get(port) ?? []), connection]);
+            let kept = keptConnections.get(port);
+            if (!kept) keptConnections.set(port, (kept = []));
+            kept.push(connection);
           } else connection.close();
         }
       });

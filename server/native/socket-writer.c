@@ -1,8 +1,8 @@
 // send(2) on a socket's descriptor, for the writes a node makes most: one frame to each viewer
-// (one call for all the viewers of a frame: sendMany), and the answer to each post. Node's socket.write takes about 1 us of JavaScript and C++ per
-// call around the system call (its stream state, a write request object, an after-write tick);
-// this takes about 0.2. The caller decides when it may be used (socket-writer.ts): only with
-// nothing queued in Node.
+// (one call for all the viewers of a frame: sendMany), and the answer to each post. Node's
+// socket.write takes about 1 us of JavaScript and C++ per call around the system call (its stream
+// state, a write request object, an after-write tick); this takes about 0.2. The caller decides
+// when it may be used (socket-writer.ts): only with nothing queued in Node.
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -120,16 +120,14 @@ bad:
 
 NAPI_MODULE_INIT() {
   napi_value send_fn, text_fn, text_max, many_fn;
-  if (napi_create_function(env, "sendMany", NAPI_AUTO_LENGTH, send_many, NULL, &many_fn) != napi_ok ||
-      napi_set_named_property(env, exports, "sendMany", many_fn) != napi_ok) {
-    return NULL;
-  }
   if (napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_bytes, NULL, &send_fn) != napi_ok ||
       napi_set_named_property(env, exports, "send", send_fn) != napi_ok ||
       napi_create_function(env, "sendText", NAPI_AUTO_LENGTH, send_text, NULL, &text_fn) != napi_ok ||
       napi_set_named_property(env, exports, "sendText", text_fn) != napi_ok ||
       napi_create_uint32(env, TEXT_MAX_UNITS, &text_max) != napi_ok ||
-      napi_set_named_property(env, exports, "textMaxUnits", text_max) != napi_ok) {
+      napi_set_named_property(env, exports, "textMaxUnits", text_max) != napi_ok ||
+      napi_create_function(env, "sendMany", NAPI_AUTO_LENGTH, send_many, NULL, &many_fn) != napi_ok ||
+      napi_set_named_property(env, exports, "sendMany", many_fn) != napi_ok) {
     return NULL;
   }
   return exports;

@@ -44,7 +44,7 @@ interface HandleWithFd {
 export class SocketWriter {
   /** Shared bytes held for several sockets by writeShared(), sent by commit(). */
   private heldBytes: Buffer | null = null;
-  private heldSockets: Socket[] = [];
+  private heldSockets: (Socket | null)[] = [];
   private heldFds = new Int32Array(64);
   private heldResults = new Int32Array(64);
   private heldCount = 0;
@@ -84,14 +84,8 @@ export class SocketWriter {
     this.heldCount = 0;
     const results = this.heldResults;
     this.calls!.sendMany(this.heldFds, count, bytes, results);
-    for (let i = 0; i < count; i++) {
-      const sent = results[i]!;
-      if (sent === bytes.length) continue;
-      const socket = this.heldSockets[i]!;
-      if (sent < 0) failed(socket, sent);
-      else socket.write(sent > 0 ? bytes.subarray(sent) : bytes);
-    }
-    this.heldSockets.fill(null as unknown as Socket, 0, count);
+    for (let i = 0; i < count; i++) afterSend(this.heldSockets[i]!, bytes, results[i]!);
+    this.heldSockets.fill(null, 0, count);
   }
 
   /**
@@ -109,16 +103,8 @@ export class SocketWriter {
 
   /** @param fd what descriptor() gave for this socket */
   write(socket: Socket, fd: number, bytes: Buffer): void {
-    if (canGoDirect(socket, fd)) {
-      const sent = this.calls!.send(fd, bytes);
-      if (sent === bytes.length) return;
-      if (sent < 0) {
-        failed(socket, sent);
-        return;
-      }
-      if (sent > 0) bytes = bytes.subarray(sent);
-    }
-    socket.write(bytes);
+    if (canGoDirect(socket, fd)) afterSend(socket, bytes, this.calls!.send(fd, bytes));
+    else socket.write(bytes);
   }
 
   /** As write(), for a text sent as UTF-8. */
@@ -143,6 +129,13 @@ function canGoDirect(socket: Socket, fd: number): boolean {
   // own queue or in libuv's (and what a cork holds): with any, a direct write would overtake
   // them. Not writable: ended (its FIN may still be queued) or destroyed.
   return fd >= 0 && socket.writableLength === 0 && socket.writable;
+}
+
+/** After send(2) took `sent` of `bytes` (or failed with -errno): the rest to Node, or the error. */
+function afterSend(socket: Socket, bytes: Buffer, sent: number): void {
+  if (sent === bytes.length) return;
+  if (sent < 0) failed(socket, sent);
+  else socket.write(sent > 0 ? bytes.subarray(sent) : bytes);
 }
 
 function failed(socket: Socket, negativeErrno: number): void {
