@@ -9,6 +9,8 @@ export interface RawResponseOptions {
   headerLines: string;
   /** The JSON body text. */
   json: string;
+  /** Its length in UTF-8 where the caller knows it (messageJsonBytes); counted here otherwise. */
+  jsonBytes?: number;
   keepAlive: boolean;
   /** The HTTP server's keepAliveTimeout, advertised as Node does (`Keep-Alive: timeout=5`). */
   keepAliveTimeoutMs: number;
@@ -22,7 +24,7 @@ export function renderJsonResponse(options: RawResponseOptions, now = Date.now()
     `HTTP/1.1 ${options.status} ${STATUS_CODES[options.status] ?? 'Unknown'}\r\n` +
     options.headerLines +
     'Content-Type: application/json; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(options.json)}\r\n` +
+    `Content-Length: ${options.jsonBytes ?? Buffer.byteLength(options.json)}\r\n` +
     `Date: ${httpDate(now)}\r\n` +
     connection +
     '\r\n' +

@@ -5,7 +5,7 @@
 // bodies, Expect, other charsets) is handed to Express, so every error answer comes from one place.
 import type { Socket } from 'node:net';
 import type { Message } from '../broker/broker.js';
-import { messageJson } from '../broker/message-json.js';
+import { messageJson, messageJsonBytes } from '../broker/message-json.js';
 import { apiError, asApiError } from '../errors.js';
 import type { FastRequest } from '../http/connection-router.js';
 import { PostRateLimit } from '../http/post-rate-limit.js';
@@ -109,6 +109,7 @@ class FastPost implements FastRequest {
       // STREAM_NAME's characters are all ones encodeURIComponent leaves as they are.
       headerLines: `${headerLines}Location: /streams/${this.stream}/messages?after=${message.id}\r\n`,
       json: messageJson(message),
+      jsonBytes: messageJsonBytes(message),
       keepAlive,
       keepAliveTimeoutMs: this.keepAliveTimeoutMs,
     });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Message } from '../../server/broker/broker.js';
 import { formatId } from '../../server/broker/ids.js';
 import { MemoryBroker } from '../../server/broker/memory.js';
-import { messageJson } from '../../server/broker/message-json.js';
+import { messageJson, messageJsonBytes } from '../../server/broker/message-json.js';
 import { encodeEvent, encodeJsonEvent } from '../../server/sse/frame.js';
 
 // What a viewer and a poster receive is exactly JSON.stringify(message), however it is made.
@@ -13,6 +13,7 @@ describe('message JSON', () => {
     'controls \u0000 \u0001 \b \f \n \r \t \u001f \u007f',
     'line separators \u2028 \u2029',
     'accents é ü, CJK 漢字, emoji 😀',
+    'two bytes é ü ß ߿, three bytes ࠀ 漢字 ‰ \uffff, none past the BMP',
     'lone surrogates \ud800 x \udfff',
     '',
     '<script>alert(1)</script>',
@@ -24,6 +25,8 @@ describe('message JSON', () => {
       const message = broker.publishNow('room.1_a-b', { author: awkward[(index + 3) % awkward.length]!, text });
       assert.equal(messageJson(message), JSON.stringify(message), text);
       assert.deepEqual(JSON.parse(messageJson(message)), { ...message });
+      // A post's Content-Length.
+      assert.equal(messageJsonBytes(message), Buffer.byteLength(JSON.stringify(message)), text);
     }
   });
 
@@ -31,6 +34,7 @@ describe('message JSON', () => {
     const from = (node: string, region: string, ms: number): Message => ({ id: formatId({ ms, seq: 0 }), stream: 's', author: 'a', text: 't', ts: ms, node, region });
     for (const message of [from('n1', 'eu', 1), from('n2', 'eu', 2), from('n2', 'us', 3), from('n1', 'eu', 4), from('n"3', 'a\\b', 5)]) {
       assert.equal(messageJson(message), JSON.stringify(message));
+      assert.equal(messageJsonBytes(message), Buffer.byteLength(JSON.stringify(message)));
     }
   });
 
@@ -55,7 +59,10 @@ describe('message JSON', () => {
       { ...base, stream: 'é' },
       { ...base, stream: '' },
     ];
-    for (const message of odd) assert.equal(messageJson(message), JSON.stringify(message), message.id);
+    for (const message of odd) {
+      assert.equal(messageJson(message), JSON.stringify(message), message.id);
+      assert.equal(messageJsonBytes(message), Buffer.byteLength(JSON.stringify(message)), message.id);
+    }
   });
 
   it('frames JSON as encodeEvent would, without looking for line breaks it cannot have', () => {
