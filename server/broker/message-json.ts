@@ -38,7 +38,7 @@ const nodeJson = rememberLast(jsonValue);
 const regionJson = rememberLast(jsonValue);
 
 /** The keys and punctuation of the text serialize() makes, without the values. */
-const FRAME_BYTES = '{"id":"","stream":,"author":,"text":,"ts":,"node":,"region":}'.length;
+const SKELETON_BYTES = '{"id":"","stream":,"author":,"text":,"ts":,"node":,"region":}'.length;
 
 function serialize(message: Message): Serialized {
   const { id, stream, author, text, ts, node, region } = message;
@@ -54,7 +54,7 @@ function serialize(message: Message): Serialized {
   return {
     text: `{"id":"${id}","stream":${streamJson.text},"author":${authorJson.text},"text":${textJson.text},"ts":${tsText},"node":${nodeText.text},"region":${regionText.text}}`,
     // The id and ts are ASCII digits and a dash.
-    bytes: FRAME_BYTES + id.length + streamJson.bytes + authorJson.bytes + textJson.bytes + tsText.length + nodeText.bytes + regionText.bytes,
+    bytes: SKELETON_BYTES + id.length + streamJson.bytes + authorJson.bytes + textJson.bytes + tsText.length + nodeText.bytes + regionText.bytes,
   };
 }
 
