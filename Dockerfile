@@ -2,10 +2,10 @@
 # Build stage: compile TypeScript with the dev dependencies, then keep only production ones.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# node-gyp builds the native parts (server/native: event loop slice, direct socket writes) during npm ci.
+# node-gyp builds the native parts (server/native: event loop slice, direct socket writes, request head scan) during npm ci.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-COPY server/native/binding.gyp server/native/build.mjs server/native/scheduler.c server/native/socket-writer.c ./server/native/
+COPY server/native/binding.gyp server/native/build.mjs server/native/scheduler.c server/native/socket-writer.c server/native/http-head.c ./server/native/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY server ./server

@@ -1,6 +1,9 @@
 // Parses the head of an HTTP/1.x request from raw bytes: enough for the fast paths to recognise
 // their requests (`GET /streams/:stream/events`, `POST /streams/:stream/messages`) and read what
 // they need. Pure; anything unusual is reported as `other` so the full HTTP server handles it.
+// Where the native part is built, the head is first scanned in C (native/http-head.c), which finds
+// the same offsets as the parser below and leaves it every head it does not take plainly.
+import { loadHeadScanner, type HeadScanner } from '../native/http-head.js';
 
 export interface RequestHead {
   method: string;
@@ -68,7 +71,39 @@ function queryParameterCount(query: string): number {
 // request, cost 2,100 instructions per post (callgrind), a string's indexOf a tenth of that.
 const SCAN_BYTES = 4096;
 
-export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult {
+const nativeScanner = loadHeadScanner();
+
+// The scan's offsets (http-head.c): the head's end, the method's end, the target's end and the
+// minor version, then five a header line (name start and end, value start and end, a tab in it).
+const HEAD_FIELDS = 4;
+const FIELDS_PER_HEADER = 5;
+/** Heads with more header lines than this are parsed in JavaScript. */
+const SCANNED_HEADERS = 64;
+const offsets = new Int32Array(HEAD_FIELDS + FIELDS_PER_HEADER * SCANNED_HEADERS);
+
+/** @param scanner the C scan (null: JavaScript only); tests pass each to compare them */
+export function parseRequestHead(data: Buffer, maxHeadBytes: number, scanner: HeadScanner | null = nativeScanner): HeadResult {
+  const count = scanner === null ? -1 : scanner.scanHead(data, offsets, maxHeadBytes);
+  return count < 0 ? parseInJavaScript(data, maxHeadBytes) : headFromOffsets(data, count);
+}
+
+function headFromOffsets(data: Buffer, count: number): HeadResult {
+  const end = offsets[0]!;
+  const text = data.toString('latin1', 0, end);
+  // At most SCANNED_HEADERS, far below MAX_HEADERS.
+  const headers = new Map<string, string>();
+  for (let at = HEAD_FIELDS; at < HEAD_FIELDS + count * FIELDS_PER_HEADER; at += FIELDS_PER_HEADER) {
+    const name = text.slice(offsets[at]!, offsets[at + 1]!).toLowerCase();
+    if (headers.has(name)) return { kind: 'other' };
+    // As below: a tab in Connection's value.
+    if (offsets[at + 4] === 1 && name === 'connection') return { kind: 'other' };
+    headers.set(name, text.slice(offsets[at + 2]!, offsets[at + 3]!));
+  }
+  const methodEnd = offsets[1]!;
+  return headResult(text.slice(0, methodEnd), text.slice(methodEnd + 1, offsets[2]!), offsets[3] === 0 ? '1.0' : '1.1', headers, end);
+}
+
+function parseInJavaScript(data: Buffer, maxHeadBytes: number): HeadResult {
   const scanned = data.toString('latin1', 0, Math.min(data.length, SCAN_BYTES));
   let end = scanned.indexOf('\r\n\r\n');
   if (end < 0 && data.length > SCAN_BYTES) end = data.indexOf('\r\n\r\n');
@@ -92,14 +127,18 @@ export function parseRequestHead(data: Buffer, maxHeadBytes: number): HeadResult
     headers.set(name, trimOws(text, colon + 1, next));
     start = next + 2;
   }
-  const target = requestLine[2]!;
+  return headResult(requestLine[1]!, requestLine[2]!, requestLine[3] === '0' ? '1.0' : '1.1', headers, end);
+}
+
+/** The head ending at `end` (its CRLF CRLF), with the target split into path and query. */
+function headResult(method: string, target: string, version: RequestHead['version'], headers: Map<string, string>, end: number): HeadResult {
   const mark = target.indexOf('?');
   const path = mark < 0 ? target : target.slice(0, mark);
   const queryText = mark < 0 ? '' : target.slice(mark + 1);
   if (queryText.length >= MAX_QUERY_PARAMETERS && queryParameterCount(queryText) > MAX_QUERY_PARAMETERS) return { kind: 'other' };
   return {
     kind: 'head',
-    head: { method: requestLine[1]!, version: requestLine[3] === '0' ? '1.0' : '1.1', path, query: mark < 0 ? NO_QUERY : new URLSearchParams(queryText), headers },
+    head: { method, version, path, query: mark < 0 ? NO_QUERY : new URLSearchParams(queryText), headers },
     length: end + 4,
   };
 }

@@ -9,6 +9,11 @@
       "target_name": "socket_writer",
       "sources": ["socket-writer.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "http_head",
+      "sources": ["http-head.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
 }

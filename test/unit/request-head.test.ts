@@ -1,9 +1,19 @@
 import assert from 'node:assert/strict';
-import { decodeParam, parseRequestHead } from '../../server/http/request-head.js';
+import { decodeParam, parseRequestHead, type HeadResult } from '../../server/http/request-head.js';
+import { loadHeadScanner } from '../../server/native/http-head.js';
 
-const parse = (text: string, max = 4096) => parseRequestHead(Buffer.from(text, 'latin1'), max);
+const scanner = loadHeadScanner();
 
-describe('request head parsing (raw fast paths)', () => {
+// Every test below runs twice: with JavaScript alone, and with the C scan first where it is built
+// (npm's install step builds it; without it those runs are skipped, and the node parses in
+// JavaScript too).
+for (const [label, headScanner] of [['JavaScript', null], ['the C scan', scanner]] as const) {
+describe(`request head parsing (raw fast paths), with ${label}`, function () {
+  before(function () {
+    if (label === 'the C scan' && headScanner === null) this.skip();
+  });
+  const parse = (text: string, max = 4096) => parseRequestHead(Buffer.from(text, 'latin1'), max, headScanner);
+
   it('reads method, path as sent, query and lower-cased headers', () => {
     const result = parse('GET /streams/a%2Eb/events?format=html&lastEventId=5-1 HTTP/1.1\r\nHost: x\r\nLast-Event-ID:  7-0 \r\n\r\n');
     assert.equal(result.kind, 'head');
@@ -116,6 +126,60 @@ describe('request head parsing (raw fast paths)', () => {
       'GET /x HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n',
     ]) {
       assert.deepEqual(parse(text), { kind: 'other' }, JSON.stringify(text));
+    }
+  });
+});
+}
+
+/** A result as plain data, so that two parses can be compared whole. */
+function plain(result: HeadResult): unknown {
+  if (result.kind !== 'head') return result;
+  const { method, version, path, query, headers } = result.head;
+  return { method, version, path, query: query.toString(), headers: [...headers], length: result.length };
+}
+
+describe('request head parsing: the C scan and JavaScript agree', function () {
+  before(function () {
+    if (scanner === null) this.skip();
+  });
+
+  it('on every head of the tests above and on 40,000 changed a byte at a time', () => {
+    const heads = [
+      'POST /streams/mxcabsu0-rooms-sse-chat-123/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 25\r\n\r\n{"author":"a","text":"b"}',
+      'GET /streams/a%2Eb/events?format=html&lastEventId=5-1 HTTP/1.1\r\nHost: x\r\nLast-Event-ID:  7-0 \r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a:80\r\nX-Empty:\r\nX-Tab: one\ttwo\r\nX-Last:\t last \r\n\r\n',
+      'POST / HTTP/1.0\r\nConnection: keep-alive,\tclose\r\nContent-Length: 2\xa0\r\n\r\n{}',
+      'GET /x?a=1&b=2 HTTP/1.1\r\nConnection: close\r\nA: 1\r\na: 2\r\n\r\n',
+      `GET /x HTTP/1.1\r\n${Array.from({ length: 70 }, (_, index) => `X-${index}: ${index}\r\n`).join('')}\r\n`,
+      `GET /x HTTP/1.1\r\nX-Big: ${'b'.repeat(4100)}\r\n\r\n`,
+    ];
+    // Bytes that change a parse: line ends, separators, controls, DEL, high bytes, case.
+    const interesting = [0x0d, 0x0a, 0x09, 0x20, 0x3a, 0x2f, 0x3f, 0x00, 0x01, 0x7f, 0x80, 0xa0, 0xff, 0x41, 0x61, 0x31, 0x30];
+    // A fixed sequence, so that a failure can be run again.
+    let seed = 12345;
+    const random = (below: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % below;
+    };
+    const check = (bytes: Buffer, max: number) => {
+      assert.deepEqual(plain(parseRequestHead(bytes, max, scanner)), plain(parseRequestHead(bytes, max, null)), JSON.stringify(bytes.toString('latin1')));
+    };
+    for (const head of heads) {
+      const bytes = Buffer.from(head, 'latin1');
+      for (const max of [16 * 1024, 4096, 60]) check(bytes, max);
+      for (let cut = 0; cut <= bytes.length; cut += Math.max(1, bytes.length >> 6)) check(bytes.subarray(0, cut), 16 * 1024);
+      for (let round = 0; round < 40_000 / heads.length; round++) {
+        const at = random(Math.min(bytes.length, 400));
+        const byte = interesting[random(interesting.length)]!;
+        const kind = random(3);
+        const changed =
+          kind === 0
+            ? Buffer.concat([bytes.subarray(0, at), Buffer.of(byte), bytes.subarray(at + 1)])
+            : kind === 1
+              ? Buffer.concat([bytes.subarray(0, at), Buffer.of(byte), bytes.subarray(at)])
+              : Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1)]);
+        check(changed, 16 * 1024);
+      }
     }
   });
 });

@@ -37,4 +37,14 @@ describe('the start command', () => {
       else process.env.BENCH_NODE_ARGS = previous;
     }
   });
+
+  it('the Docker build copies every native source before npm ci builds them', () => {
+    // A source missing there fails node-gyp, and the image would run without any native part.
+    const gyp = JSON.parse(readFileSync(repo('server/native/binding.gyp'), 'utf8')) as { targets: { sources: string[] }[] };
+    const dockerfile = readFileSync(repo('Dockerfile'), 'utf8');
+    const beforeInstall = dockerfile.slice(0, dockerfile.indexOf('RUN npm ci'));
+    for (const source of gyp.targets.flatMap((target) => target.sources)) {
+      assert.match(beforeInstall, new RegExp(`^COPY .*server/native/${source.replace('.', '\\.')}\\b`, 'm'), source);
+    }
+  });
 });
