@@ -116,12 +116,12 @@ static napi_value scan_head(napi_env env, napi_callback_info info) {
   napi_typedarray_type types[2];
   size_t lengths[2];
   void *datas[2];
-  int32_t max_head_bytes = 0;
+  double max_head_bytes = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
       napi_get_typedarray_info(env, argv[0], &types[0], &lengths[0], &datas[0], NULL, NULL) != napi_ok ||
       napi_get_typedarray_info(env, argv[1], &types[1], &lengths[1], &datas[1], NULL, NULL) != napi_ok ||
       types[0] != napi_uint8_array || types[1] != napi_int32_array || lengths[1] < HEAD_FIELDS ||
-      napi_get_value_int32(env, argv[2], &max_head_bytes) != napi_ok) {
+      napi_get_value_double(env, argv[2], &max_head_bytes) != napi_ok) {
     napi_throw_type_error(env, NULL, "scanHead: a Uint8Array, an Int32Array of at least 4 and the longest head are required");
     return NULL;
   }
@@ -130,7 +130,10 @@ static napi_value scan_head(napi_env env, napi_callback_info info) {
   int32_t count = -1;
   // Offsets are int32: anything longer is not scanned (SCAN_BYTES keeps them small anyway).
   int64_t end = head_end(data, lengths[0] < SCAN_BYTES ? lengths[0] : SCAN_BYTES);
-  if (end >= 0 && end <= max_head_bytes) {
+  // A bound that is no plain length (negative, NaN, past int32; the server never passes one) is
+  // left to JavaScript too, which compares it as it is.
+  bool plain_bound = max_head_bytes >= 0 && max_head_bytes <= INT32_MAX;
+  if (plain_bound && end >= 0 && (double)end <= max_head_bytes) {
     size_t line_end = 0;
     // The first CRLF; at `end` itself when there is no header line.
     while (!(data[line_end] == '\r' && data[line_end + 1] == '\n')) line_end++;
