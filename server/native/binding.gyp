@@ -7,12 +7,12 @@
     },
     {
       "target_name": "socket_writer",
-      "sources": ["socket-writer.c"],
+      "sources": ["socket-writer.c", "typed-array.h"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     },
     {
       "target_name": "http_head",
-      "sources": ["http-head.c"],
+      "sources": ["http-head.c", "typed-array.h"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <node_api.h>
+#include "typed-array.h"
 
 // As request-head.ts: the head's end is looked for in the first bytes only.
 #define SCAN_BYTES 4096
@@ -113,23 +114,20 @@ static int32_t header_lines(const uint8_t *data, size_t start, size_t end, int32
 static napi_value scan_head(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  napi_typedarray_type types[2];
-  size_t lengths[2];
-  void *datas[2];
+  size_t length, out_length;
+  void *bytes, *out_data;
   double max_head_bytes = 0;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
-      napi_get_typedarray_info(env, argv[0], &types[0], &lengths[0], &datas[0], NULL, NULL) != napi_ok ||
-      napi_get_typedarray_info(env, argv[1], &types[1], &lengths[1], &datas[1], NULL, NULL) != napi_ok ||
-      types[0] != napi_uint8_array || types[1] != napi_int32_array || lengths[1] < HEAD_FIELDS ||
-      napi_get_value_double(env, argv[2], &max_head_bytes) != napi_ok) {
+      !typed_array_arg(env, argv[0], napi_uint8_array, &length, &bytes) || !typed_array_arg(env, argv[1], napi_int32_array, &out_length, &out_data) ||
+      out_length < HEAD_FIELDS || napi_get_value_double(env, argv[2], &max_head_bytes) != napi_ok) {
     napi_throw_type_error(env, NULL, "scanHead: a Uint8Array, an Int32Array of at least 4 and the longest head are required");
     return NULL;
   }
-  const uint8_t *data = datas[0];
-  int32_t *out = datas[1];
+  const uint8_t *data = bytes;
+  int32_t *out = out_data;
   int32_t count = -1;
   // Offsets are int32: anything longer is not scanned (SCAN_BYTES keeps them small anyway).
-  int64_t end = head_end(data, lengths[0] < SCAN_BYTES ? lengths[0] : SCAN_BYTES);
+  int64_t end = head_end(data, length < SCAN_BYTES ? length : SCAN_BYTES);
   // A bound that is no plain length (negative, NaN, past int32; the server never passes one) is
   // left to JavaScript too, which compares it as it is.
   bool plain_bound = max_head_bytes >= 0 && max_head_bytes <= INT32_MAX;
@@ -139,7 +137,7 @@ static napi_value scan_head(napi_env env, napi_callback_info info) {
     while (!(data[line_end] == '\r' && data[line_end + 1] == '\n')) line_end++;
     out[0] = (int32_t)end;
     if (request_line(data, line_end, out)) {
-      count = header_lines(data, line_end + 2, (size_t)end + 2, out, (lengths[1] - HEAD_FIELDS) / FIELDS_PER_HEADER);
+      count = header_lines(data, line_end + 2, (size_t)end + 2, out, (out_length - HEAD_FIELDS) / FIELDS_PER_HEADER);
     }
   }
   napi_value result;

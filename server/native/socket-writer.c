@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <node_api.h>
+#include "typed-array.h"
 
 // send(2) that never blocks (MSG_DONTWAIT, whatever the descriptor's flags) and never raises
 // SIGPIPE on a closed peer (MSG_NOSIGNAL): how many bytes the kernel took (0 when its buffer is
@@ -54,10 +55,9 @@ static napi_value send_bytes(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "send: a descriptor (an integer from 0) and a Uint8Array are required");
     return NULL;
   }
-  napi_typedarray_type array_type;
   size_t length;
   void *data;
-  if (napi_get_typedarray_info(env, bytes, &array_type, &length, &data, NULL, NULL) != napi_ok || array_type != napi_uint8_array) {
+  if (!typed_array_arg(env, bytes, napi_uint8_array, &length, &data)) {
     napi_throw_type_error(env, NULL, "send: the bytes must be a Uint8Array");
     return NULL;
   }
@@ -97,24 +97,18 @@ static napi_value send_text(napi_env env, napi_callback_info info) {
 static napi_value send_many(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
-  napi_typedarray_type types[3];
-  size_t lengths[3];
-  void *datas[3];
   uint32_t count = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_uint32(env, argv[1], &count) != napi_ok) goto bad;
-  const int which[3] = {0, 2, 3};
-  for (int i = 0; i < 3; i++) {
-    bool is_typed_array = false;
-    if (napi_is_typedarray(env, argv[which[i]], &is_typed_array) != napi_ok || !is_typed_array ||
-        napi_get_typedarray_info(env, argv[which[i]], &types[i], &lengths[i], &datas[i], NULL, NULL) != napi_ok) goto bad;
+  size_t fd_count, length, result_count;
+  void *fd_data, *data, *result_data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_uint32(env, argv[1], &count) != napi_ok ||
+      !typed_array_arg(env, argv[0], napi_int32_array, &fd_count, &fd_data) || !typed_array_arg(env, argv[2], napi_uint8_array, &length, &data) ||
+      !typed_array_arg(env, argv[3], napi_int32_array, &result_count, &result_data) || count > fd_count || count > result_count) {
+    napi_throw_type_error(env, NULL, "sendMany: an Int32Array of descriptors, a count, a Uint8Array and an Int32Array for the results are required");
+    return NULL;
   }
-  if (types[0] != napi_int32_array || types[1] != napi_uint8_array || types[2] != napi_int32_array || count > lengths[0] || count > lengths[2]) goto bad;
-  const int32_t *fds = datas[0];
-  int32_t *results = datas[2];
-  for (uint32_t i = 0; i < count; i++) results[i] = fds[i] >= 0 ? (int32_t)send_now(fds[i], datas[1], lengths[1]) : -EBADF;
-  return NULL;
-bad:
-  napi_throw_type_error(env, NULL, "sendMany: an Int32Array of descriptors, a count, a Uint8Array and an Int32Array for the results are required");
+  const int32_t *fds = fd_data;
+  int32_t *results = result_data;
+  for (uint32_t i = 0; i < count; i++) results[i] = fds[i] >= 0 ? (int32_t)send_now(fds[i], data, length) : -EBADF;
   return NULL;
 }
 
