@@ -5,7 +5,7 @@
 import { LatencyHistogram } from './loadgen/histogram.js';
 import type { DeliverySummary, LoadGenerator } from './loadgen/loadgen.js';
 import { nowUs, type ConnectSpec, type PublishPlan, type PublishResult } from './loadgen/protocol.js';
-import { cpuSeconds, machineTimes, rssBytes, runQueueWaitSeconds } from './procstat.js';
+import { cpuSeconds, machineTimes, rssBytes, runQueueWaitSeconds, sinceStart } from './procstat.js';
 import { raisePriority, REALTIME_PRIORITY_ABOVE, restorePriority } from './realtime.js';
 import type { RunningServer } from './targets.js';
 
@@ -25,6 +25,20 @@ export interface TargetContext {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 3) => (Number.isFinite(value) ? Number(value.toPrecision(digits)) : NaN);
+const SERVER_EXITED = 'a server process exited during the measurement: its CPU and wait figures are not given';
+
+function noteServerExited(ctx: Pick<TargetContext, 'notes'>): void {
+  if (!ctx.notes.includes(SERVER_EXITED)) ctx.notes.push(SERVER_EXITED);
+}
+
+/**
+ * sinceStart for a target's own processes (its server, its load generator), of which there is
+ * always one at least: none means they had exited before the measurement began (between a turn's
+ * slices, say), and the time they spent is not known either.
+ */
+export function targetSinceStart(pids: number[], before: number, read: (pids: number[]) => number): number {
+  return pids.length === 0 ? NaN : sinceStart(pids, before, read);
+}
 
 /** Every viewer of stream i, spread over the server's nodes in turn. */
 export function viewerSpecs(ctx: TargetContext, viewersPerStream: number): ConnectSpec[] {
@@ -52,9 +66,9 @@ export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], s
   // retried a second later: setup time measures the server, not the kernel's retry timer.
   const summary = await ctx.loadgen.connect(specs, 384);
   // CPU is read right after the last connection is up; memory after a settle.
-  const setupCpu = cpuSeconds(pids) - cpuBefore;
-  const loadgenSetupCpu = cpuSeconds(loadgenPids) - loadgenCpuBefore;
-  const setupWait = runQueueWaitSeconds(pids) - waitBefore;
+  const setupCpu = targetSinceStart(pids, cpuBefore, cpuSeconds);
+  const loadgenSetupCpu = targetSinceStart(loadgenPids, loadgenCpuBefore, cpuSeconds);
+  const setupWait = targetSinceStart(pids, waitBefore, runQueueWaitSeconds);
   const machineAfter = machineTimes();
   const otherSetupCpu = Math.max(0, machineAfter.busy - machineBefore.busy - setupCpu - loadgenSetupCpu);
   const setupS = Math.max(0.001, summary.setupMs / 1000);
@@ -63,6 +77,7 @@ export async function connectViewers(ctx: TargetContext, specs: ConnectSpec[], s
   const rssAfter = rssBytes(after);
   const established = Math.max(1, summary.established);
   if (summary.failed) ctx.notes.push(`${summary.failed} connections failed: ${summary.errors.join('; ')}`);
+  if (Number.isNaN(setupCpu)) noteServerExited(ctx);
   return {
     connections: summary.established,
     connect_failures: summary.failed,
@@ -151,11 +166,11 @@ export async function sampleWindow(ctx: TargetContext, plan: PublishPlan, option
   const delivery = await ctx.loadgen.awaitDelivery(ctx.cumulative, published.okPerStream, options.drainTimeoutMs, options.stallMs);
 
   const endUs = nowUs();
-  const serverCpu = cpuSeconds(serverPids) - serverCpuBefore;
-  const loadgenCpu = cpuSeconds(loadgenPids) - loadgenCpuBefore;
+  const serverCpu = targetSinceStart(serverPids, serverCpuBefore, cpuSeconds);
+  const loadgenCpu = targetSinceStart(loadgenPids, loadgenCpuBefore, cpuSeconds);
   // Whatever else ran on the machine meanwhile (other test suites, the orchestrator, kernel
   // threads): latency and throughput are only as good as this is small.
-  const sharedCpu = cpuSeconds(sharedPids) - sharedCpuBefore;
+  const sharedCpu = sinceStart(sharedPids, sharedCpuBefore, cpuSeconds);
   const machineAfter = machineTimes();
   return {
     published,
@@ -165,8 +180,8 @@ export async function sampleWindow(ctx: TargetContext, plan: PublishPlan, option
     loadgenCpu,
     // The latency tail's other source: time the server, or the subscriber reading its sockets, was
     // ready but its core was running something else (helper threads, other processes, a stolen core).
-    serverWait: runQueueWaitSeconds(serverPids) - serverWaitBefore,
-    subscriberWait: runQueueWaitSeconds(subscriberPids) - subscriberWaitBefore,
+    serverWait: targetSinceStart(serverPids, serverWaitBefore, runQueueWaitSeconds),
+    subscriberWait: targetSinceStart(subscriberPids, subscriberWaitBefore, runQueueWaitSeconds),
     sharedCpu,
     otherCpu: Math.max(0, machineAfter.busy - machineBefore.busy - serverCpu - loadgenCpu - sharedCpu),
     // Time the hypervisor gave this VM's cores to other guests: a stolen core stalls whatever runs
@@ -199,8 +214,10 @@ export function windowFigures(ctx: Pick<TargetContext, 'notes'>, samples: Window
   const loadgenCpu = sum((s) => s.loadgenCpu);
   const otherCpu = sum((s) => s.otherCpu);
   const stealCpu = sum((s) => s.stealCpu);
-  const spanS = sum((s) => (Math.max(s.delivery.lastDeliveryUs, s.published.lastAnswerUs) - s.published.firstSendUs) / 1e6);
-  const answerSpanS = sum((s) => (s.published.lastAnswerUs - s.published.firstSendUs) / 1e6);
+  // A window with nothing answered or delivered (its server gone) ends at 0, before it began: no
+  // span, and no rate, rather than a negative one.
+  const spanS = sum((s) => Math.max(0, Math.max(s.delivery.lastDeliveryUs, s.published.lastAnswerUs) - s.published.firstSendUs) / 1e6);
+  const answerSpanS = sum((s) => Math.max(0, s.published.lastAnswerUs - s.published.firstSendUs) / 1e6);
 
   if (failed) {
     const errors = [...new Set(samples.flatMap((s) => s.published.errors))].slice(0, 5);
@@ -208,6 +225,7 @@ export function windowFigures(ctx: Pick<TargetContext, 'notes'>, samples: Window
   }
   if (!samples.every((s) => s.delivery.complete)) ctx.notes.push(`delivery incomplete: ${delivered} of ${expected} after the drain wait`);
   if (closed) ctx.notes.push(`${closed} viewers were disconnected by the server`);
+  if (Number.isNaN(serverCpu)) noteServerExited(ctx);
   const otherPct = Math.round((100 * otherCpu) / wallS);
   if (otherPct > 20 && !ctx.notes.some((note) => note.startsWith('other processes'))) {
     ctx.notes.push(`other processes used up to ${otherPct}% of a core meanwhile (other_cpu_pct): latency and rates are noisy`);

@@ -68,6 +68,17 @@ export function processTree(pid: number): number[] {
   return tree;
 }
 
+/**
+ * What `read` gives for `pids` now, less `before` (what it gave at the start), or NaN when one of
+ * them has exited since: /proc forgets a process's times when it goes, and the difference would
+ * come out too small or negative (a server killed mid-window read -5.94 CPU seconds). Not known
+ * rather than wrong: the reports show NaN as '-' and judge no target on it.
+ */
+export function sinceStart(pids: number[], before: number, read: (pids: number[]) => number): number {
+  if (pids.some((pid) => statFields(pid) === null)) return NaN;
+  return read(pids) - before;
+}
+
 /** utime + stime in seconds, summed over `pids` (processes that are gone count as 0). */
 export function cpuSeconds(pids: number[]): number {
   return sumOver(pids, (pid) => readStat(pid)?.cpuSeconds ?? 0);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { runQueueWaitSeconds } from '../../bench/procstat.js';
+import { cpuSeconds, runQueueWaitSeconds, sinceStart } from '../../bench/procstat.js';
 
 const BUSY_MS = 600;
 
@@ -38,5 +38,24 @@ describe('bench: run-queue wait from /proc', () => {
     // fall short of this bound.
     for (const seconds of waited) assert.ok(seconds > (BUSY_MS / 1000) * 0.4, `waited ${seconds} s of ${BUSY_MS} ms`);
     assert.equal(runQueueWaitSeconds([2 ** 22 + 1]), 0, 'a process that is gone counts as 0');
+  });
+});
+
+describe('bench: CPU time of processes that may exit', () => {
+  it('is the time since the start while every process lives, and not known once one has exited', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await once(child, 'spawn');
+    const pids = [process.pid, child.pid!];
+    const before = cpuSeconds(pids);
+    // Some CPU of this process, so that the difference has something to show.
+    const until = Date.now() + 50;
+    while (Date.now() < until);
+    const spent = sinceStart(pids, before, cpuSeconds);
+    assert.ok(spent >= 0.01, `spent ${spent} s`);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    // /proc has forgotten the child's time: the plain difference would drop by it, or below 0.
+    assert.ok(Number.isNaN(sinceStart(pids, before, cpuSeconds)));
+    assert.ok(Number.isNaN(sinceStart(pids, 0, runQueueWaitSeconds)));
   });
 });

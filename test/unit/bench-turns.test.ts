@@ -8,8 +8,8 @@ import { once } from 'node:events';
 import { LatencyHistogram } from '../../bench/loadgen/histogram.js';
 import type { DeliverySummary } from '../../bench/loadgen/loadgen.js';
 import type { PublishResult } from '../../bench/loadgen/protocol.js';
-import { windowFigures, type TargetContext, type WindowSample } from '../../bench/measure.js';
-import { statFields } from '../../bench/procstat.js';
+import { targetSinceStart, windowFigures, type TargetContext, type WindowSample } from '../../bench/measure.js';
+import { cpuSeconds, statFields } from '../../bench/procstat.js';
 import { alone, byTurns, turnOrder } from '../../bench/turns.js';
 
 /** Field 3 of /proc/PID/stat: R, S, T (stopped) ... */
@@ -142,6 +142,30 @@ describe('bench: a window in slices', () => {
     assert.equal(figures.publisher_max_lag_ms, 7);
     assert.equal(figures.server_wait_ms, 2);
     assert.equal(figures.server_cpu_pct, 0.5);
+  });
+
+  it('gives no CPU figures and no rate for a slice whose server exited, rather than negative ones', () => {
+    // What sampleWindow measures when the server was killed mid-slice: its CPU and wait not known
+    // (sinceStart), and nothing answered or delivered after the first send, so both ends read 0.
+    const gone = sample([], { delivered: 0, ok: 0, serverCpu: NaN, lagMs: 0, complete: false });
+    gone.serverWait = NaN;
+    gone.otherCpu = NaN;
+    gone.published = { ...gone.published, failed: 10, statuses: {}, errors: ['connect ECONNREFUSED'], lastAnswerUs: 0 };
+    gone.delivery = { ...gone.delivery, expected: 0, lastDeliveryUs: 0 };
+    const notes: string[] = [];
+    const figures = windowFigures({ notes }, [gone]);
+    for (const name of ['server_cpu_s', 'server_cpu_us_per_delivery', 'server_cpu_pct', 'server_wait_ms', 'other_cpu_pct', 'delivered_per_s', 'posts_per_s']) {
+      assert.ok(Number.isNaN(figures[name]), `${name} is ${figures[name]}`);
+    }
+    assert.equal(figures.publish_failures, 10);
+    assert.ok(notes.includes('a server process exited during the measurement: its CPU and wait figures are not given'), notes.join(' | '));
+  });
+
+  it('knows no CPU time for a target with no process left (it exited between slices)', () => {
+    // A server's process tree read after the server died is empty: its slice would add 0 s of
+    // CPU, and the target's CPU per delivery would count only the slices before.
+    assert.ok(Number.isNaN(targetSinceStart([], 0, cpuSeconds)));
+    assert.ok(targetSinceStart([process.pid], 0, cpuSeconds) > 0);
   });
 
   it('says delivery was incomplete when any slice was, once', () => {
