@@ -29,6 +29,8 @@ export class NativeSubscriber {
   private readonly child: ChildProcess;
   private readonly waiting: { resolve(line: string): void; reject(error: Error): void }[] = [];
   private pending = '';
+  /** Why it can answer no more (it exited), or null while it runs. */
+  private gone: string | null = null;
 
   constructor(path: string) {
     this.child = spawn(path, [], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -45,8 +47,12 @@ export class NativeSubscriber {
         else waiter.reject(new Error(`native subscriber: ${line}`));
       }
     });
+    // A call made after it exited would wait for an answer forever, and its write would fail with
+    // EPIPE and no listener, taking the runner down (seen with a peer that made it exit).
+    this.child.stdin!.on('error', () => {});
     this.child.on('exit', (code, signal) => {
-      for (const waiter of this.waiting.splice(0)) waiter.reject(new Error(`native subscriber exited (${code ?? signal})`));
+      this.gone = `native subscriber exited (${code ?? signal})`;
+      for (const waiter of this.waiting.splice(0)) waiter.reject(new Error(this.gone));
     });
   }
 
@@ -56,6 +62,7 @@ export class NativeSubscriber {
 
   private send(text: string): Promise<string> {
     return new Promise((resolve, reject) => {
+      if (this.gone !== null) return reject(new Error(this.gone));
       this.waiting.push({ resolve, reject });
       this.child.stdin!.write(text);
     });

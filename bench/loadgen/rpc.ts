@@ -38,6 +38,8 @@ export class WorkerClient {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   readonly child: ChildProcess;
+  /** Why it can answer no more (it exited), or null while it runs. */
+  private gone: string | null = null;
 
   constructor(modulePath: string, name: string) {
     // 'advanced' serialization carries typed arrays (latency histograms) without JSON.
@@ -51,7 +53,8 @@ export class WorkerClient {
       else waiter.resolve(answer.result);
     });
     this.child.on('exit', (code, signal) => {
-      for (const waiter of this.waiting.values()) waiter.reject(new Error(`${name} exited (${code ?? signal})`));
+      this.gone = `${name} exited (${code ?? signal})`;
+      for (const waiter of this.waiting.values()) waiter.reject(new Error(this.gone));
       this.waiting.clear();
     });
   }
@@ -63,8 +66,14 @@ export class WorkerClient {
   call<T>(command: string, args: unknown = {}): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      // After it exited the request would wait forever, and send() would raise an 'error' with no
+      // listener (the channel is closed).
+      if (this.gone !== null) return reject(new Error(this.gone));
       this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.child.send({ id, command, args } satisfies Request);
+      this.child.send({ id, command, args } satisfies Request, (error) => {
+        if (!error || !this.waiting.delete(id)) return;
+        reject(error);
+      });
     });
   }
 

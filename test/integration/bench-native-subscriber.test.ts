@@ -93,4 +93,13 @@ describe('bench: the native subscriber', function () {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+  it('refuses every call once it has exited, rather than leaving the runner waiting', async () => {
+    subscriber = new NativeSubscriber(path);
+    await subscriber.reset();
+    process.kill(subscriber.pid, 'SIGKILL');
+    // The call in flight when it died, and every call after: each rejects, none waits.
+    await assert.rejects(subscriber.reset(), /native subscriber exited \(SIGKILL\)/);
+    await assert.rejects(subscriber.reset(), /native subscriber exited \(SIGKILL\)/);
+    await assert.rejects(subscriber.stats([0]), /native subscriber exited/);
+  });
 });

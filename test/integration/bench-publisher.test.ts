@@ -62,4 +62,11 @@ describe('bench: the publisher across runs', () => {
     assert.equal(first.ok + second.ok, 80);
     assert.ok(connections > opened, 'the second run reused a connection');
   });
+  it('refuses every call once it has exited, rather than leaving the runner waiting', async () => {
+    const exited = once(publisher.child, 'exit');
+    process.kill(publisher.pid, 'SIGKILL');
+    await exited;
+    await assert.rejects(publisher.call('publish', plan(false)), /publisher exited \(SIGKILL\)/);
+    await assert.rejects(publisher.call('publish', plan(false)), /publisher exited \(SIGKILL\)/);
+  });
 });
