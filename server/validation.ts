@@ -33,6 +33,25 @@ export interface MessageLimits {
   maxTextChars: number;
 }
 
+/**
+ * Bytes a request body needs to carry a message at the length limits, however its characters are
+ * written: a UTF-16 unit takes up to 9 bytes in a form (a three-byte character, percent-encoded)
+ * and up to 6 in JSON (`\uXXXX`), plus the field names and punctuation. A body limit below this
+ * answers 413 to a message the limits allow: 2,000 CJK characters are 18 KB as a form.
+ */
+function messageBodyBytes(limits: MessageLimits, encoding: 'json' | 'form'): number {
+  const perUnit = encoding === 'form' ? 9 : 6;
+  return perUnit * (limits.maxAuthorChars + limits.maxTextChars) + MESSAGE_BODY_OVERHEAD;
+}
+
+/** Room for `{"author":"","text":""}` or `author=&text=`, with white space and a field more. */
+const MESSAGE_BODY_OVERHEAD = 256;
+
+/** The body limit for a message post: MAX_BODY_BYTES, or what a message at the limits needs if more. */
+export function messageBodyLimit(maxBodyBytes: number, limits: MessageLimits, encoding: 'json' | 'form'): number {
+  return Math.max(maxBodyBytes, messageBodyBytes(limits, encoding));
+}
+
 /** Author is one line: runs of white space become one space. */
 function normaliseAuthor(value: string): string {
   // Most authors are printable ASCII with single spaces between words, which this leaves as they

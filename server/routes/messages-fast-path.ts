@@ -11,7 +11,7 @@ import type { FastRequest } from '../http/connection-router.js';
 import { PostRateLimit } from '../http/post-rate-limit.js';
 import { renderErrorResponse, renderJsonResponse } from '../http/raw-response.js';
 import { decodeParam, type RequestHead } from '../http/request-head.js';
-import { quickMessageInput, STREAM_NAME } from '../validation.js';
+import { messageBodyLimit, quickMessageInput, STREAM_NAME } from '../validation.js';
 import type { AppContext } from './context.js';
 
 const PATH = /^\/streams\/([^/]+)\/messages$/;
@@ -20,6 +20,8 @@ const JSON_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number): (socket: Socket, head: RequestHead) => FastRequest | null {
   const { config } = context;
+  // Express's limit for the same body (routes/streams.ts), so that both take the same posts.
+  const jsonBodyLimit = messageBodyLimit(config.maxBodyBytes, config, 'json');
   return (socket, head) => {
     if (head.method !== 'POST') return null;
     const match = PATH.exec(head.path);
@@ -34,7 +36,7 @@ export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number
     if (contentType === undefined || (contentType !== 'application/json' && !JSON_TYPE.test(contentType))) return null;
     if (contentLength === undefined || !isDigits(contentLength, 9)) return null;
     const bodyBytes = Number(contentLength);
-    if (bodyBytes > config.maxBodyBytes) return null;
+    if (bodyBytes > jsonBodyLimit) return null;
     return new FastPost(bodyBytes, stream, socket, head.path, context, keepAliveTimeoutMs);
   };
 }

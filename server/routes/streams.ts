@@ -4,7 +4,7 @@ import { rateLimit } from 'express-rate-limit';
 import { isPast } from '../broker/ids.js';
 import { apiError, asApiError, asRequestError, type ApiError } from '../errors.js';
 import { openEventStream, parseEventStreamRequest } from './events.js';
-import { messageSchema, parseHistoryQuery, parseLastEventId, parseMessageInput, parseStreamName } from '../validation.js';
+import { messageBodyLimit, messageSchema, parseHistoryQuery, parseLastEventId, parseMessageInput, parseStreamName } from '../validation.js';
 import { renderPostForm, renderStreamPage, type PostFormView } from '../views/stream-page.js';
 import { layout } from '../views/layout.js';
 import type { AppContext } from './context.js';
@@ -129,8 +129,8 @@ export function streamRoutes(context: AppContext): Router {
       })
     : (_req: Request, _res: Response, next: NextFunction) => next();
 
-  const parseJson = express.json({ limit: config.maxBodyBytes, type: JSON_TYPE });
-  const parseForm = express.urlencoded({ limit: config.maxBodyBytes, extended: false, parameterLimit: 20, type: FORM_TYPE });
+  const parseJson = express.json({ limit: messageBodyLimit(config.maxBodyBytes, config, 'json'), type: JSON_TYPE });
+  const parseForm = express.urlencoded({ limit: messageBodyLimit(config.maxBodyBytes, config, 'form'), extended: false, parameterLimit: 20, type: FORM_TYPE });
 
   router.post(
     '/streams/:stream/messages',

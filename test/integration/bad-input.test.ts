@@ -141,6 +141,25 @@ describe('one node: post form', function () {
     assert.match(response.text, /<textarea[^>]*><\/textarea>/);
   });
 
+  it('takes a message at the length limits in any script: 2,000 CJK characters are 18 KB as a form', async () => {
+    const author = '작'.repeat(50);
+    const text = '漢'.repeat(2000);
+    const body = `author=${encodeURIComponent(author)}&text=${encodeURIComponent(text)}`;
+    assert.ok(Buffer.byteLength(body) > 16 * 1024, 'over MAX_BODY_BYTES as sent');
+    await form(body, true).expect(201);
+    await form(body).expect(303);
+    // JSON with every character escaped, as some clients write it (12 KB).
+    const escaped = JSON.stringify({ author, text }).replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const created = await request(node.url).post('/streams/room/messages').set('content-type', 'application/json').send(escaped).expect(201);
+    assert.equal(created.body.text, text);
+    const history = await request(node.url).get('/streams/room/messages?after=0-0&limit=1000').expect(200);
+    assert.equal(history.body.messages.filter((message: { text: string }) => message.text === text).length, 3);
+    // Past what the limits can take, the body is still refused, and the form says so.
+    const tooBig = await form(`author=a&text=${encodeURIComponent('漢'.repeat(2100))}`, true);
+    assert.equal(tooBig.status, 413, tooBig.text);
+    assert.match(tooBig.text, /the request body is too large/);
+  });
+
   it('a bad post shows the error in the form and keeps the text, escaped', async () => {
     const text = '<script>alert(1)</script>';
     const plain = await form(`author=&text=${encodeURIComponent(text)}`).expect(400);
