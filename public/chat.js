@@ -373,11 +373,43 @@
     setMyName(name);
   });
 
+  // The text a post in flight carries, and what the box is to hold once its answer replaces the
+  // form: the person may go on typing while it travels.
+  let sentText = null;
+  let keptText = null;
+
+  document.addEventListener('htmx:before:request', (event) => {
+    if (event.detail.ctx?.sourceElement?.id !== 'post-form') return;
+    sentText = textBox()?.value ?? '';
+    postForm()?.setAttribute('aria-busy', 'true');
+  });
+
+  document.addEventListener('htmx:finally:request', (event) => {
+    if (event.detail.ctx?.sourceElement?.id !== 'post-form') return;
+    sentText = null;
+    // The form that sent it, if no answer replaced it (an error kept it).
+    postForm()?.removeAttribute('aria-busy');
+  });
+
+  /** What the box keeps when the form comes back: all of it after an error, what is new after a post. */
+  function textToKeep(status) {
+    const current = textBox()?.value ?? '';
+    // An error form carries the text the server read, or none (a body over the limit is not read).
+    if (status >= 400) return current;
+    if (sentText === null || current === sentText) return '';
+    // Typed on after what was sent: only the rest is new. Changed otherwise: all of it is.
+    return current.startsWith(sentText) ? current.slice(sentText.length).replace(/^\s+/, '') : current;
+  }
+
   // Anything but the form fragment (a proxy's error page, a JSON error) must not replace the form:
   // keep the text and say what happened.
   document.addEventListener('htmx:before:swap', (event) => {
     const ctx = event.detail.ctx;
-    if (ctx?.sourceElement?.id !== 'post-form' || /^\s*<form id="post-form"/.test(ctx.text ?? '')) return;
+    if (ctx?.sourceElement?.id !== 'post-form') return;
+    if (/^\s*<form id="post-form"/.test(ctx.text ?? '')) {
+      keptText = textToKeep(ctx.response?.status ?? 0);
+      return;
+    }
     event.preventDefault();
     showFormError(`Sending failed (${ctx.response?.status ?? 'no answer'}). Your message is kept; try again.`);
   });
@@ -388,6 +420,8 @@
     // Ready for the next message (or to fix this one): the new form's box gets the focus back.
     const box = textBox();
     if (!box) return;
+    if (keptText !== null) box.value = keptText;
+    keptText = null;
     box.focus();
     box.setSelectionRange(box.value.length, box.value.length);
   });

@@ -40,12 +40,7 @@ export function streamRoutes(context: AppContext): Router {
   const { config, broker } = context;
   const router = Router();
   const schema = messageSchema(config);
-  const formView = (stream: string, fields: Partial<PostFormView> = {}): PostFormView => ({
-    stream,
-    maxAuthorChars: config.maxAuthorChars,
-    maxTextChars: config.maxTextChars,
-    ...fields,
-  });
+  const formView = (stream: string, fields: Partial<PostFormView> = {}): PostFormView => ({ stream, ...fields });
 
   /** The page of a viewer coming back: what it missed after `after`, and whether some is gone. */
   const resumedPage = async (stream: string, after: string) => {

@@ -10,22 +10,23 @@ export interface PostFormView {
   author?: string;
   text?: string;
   error?: string;
-  maxAuthorChars: number;
-  maxTextChars: number;
 }
 
 export function renderPostForm(view: PostFormView): SafeHtml {
   const action = `/streams/${encodeURIComponent(view.stream)}/messages`;
   const describedBy = view.error ? 'post-error post-hint' : 'post-hint';
-  // hx-sync drop: a second Enter while a post is in flight must not send the text twice.
-  return html`<form id="post-form" class="post" method="post" action="${action}" hx-post="${action}" hx-swap="outerHTML" hx-sync="this:drop">
+  // hx-sync drop: a second Enter while a post is in flight must not send the text twice; the Send
+  // button is disabled meanwhile (hx-disable), so the form shows why nothing happens.
+  // No maxlength on the fields: the browser would cut pasted text at the limit without a word
+  // and send the rest; the server's error says the text is too long, and keeps all of it.
+  return html`<form id="post-form" class="post" method="post" action="${action}" hx-post="${action}" hx-swap="outerHTML" hx-sync="this:drop" hx-disable="find .send">
 <div class="field field-author">
 <label for="author">Name</label>
-<input id="author" name="author" required maxlength="${view.maxAuthorChars}" autocomplete="nickname" autocapitalize="off" spellcheck="false" value="${view.author ?? ''}">
+<input id="author" name="author" required autocomplete="nickname" autocapitalize="off" spellcheck="false" value="${view.author ?? ''}">
 </div>
 <div class="field field-text">
 <label for="text">Message</label>
-<textarea id="text" name="text" required maxlength="${view.maxTextChars}" rows="1" enterkeyhint="send" placeholder="Write a message" aria-describedby="${describedBy}"${view.error ? html` aria-invalid="true"` : ''}>${view.text ?? ''}</textarea>
+<textarea id="text" name="text" required rows="1" enterkeyhint="send" placeholder="Write a message" aria-describedby="${describedBy}"${view.error ? html` aria-invalid="true"` : ''}>${view.text ?? ''}</textarea>
 </div>
 <button type="submit" class="send">Send</button>
 ${view.error ? html`<p id="post-error" class="error" role="alert">${view.error}</p>` : ''}

@@ -233,6 +233,66 @@ describe('e2e: the chat page on one node', function () {
     noProblems(httpStatus(502));
   });
 
+  it('a post on its way shows as sending; text typed meanwhile stays, and a second Enter sends nothing twice', async () => {
+    const page = await openStream(await open(), node.url, 'slow-net');
+    // The network holds the post until the test lets it go.
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    let posts = 0;
+    await page.route('**/streams/slow-net/messages', async (route) => {
+      posts += 1;
+      await held;
+      await route.continue();
+    });
+    await page.locator('#author').fill('sam');
+    await page.locator('#text').fill('first, slowly');
+    await page.locator('#text').press('Enter');
+    await page.waitForFunction(() => document.getElementById('post-form')?.getAttribute('aria-busy') === 'true');
+    assert.equal(await page.locator('#post-form .send').isDisabled(), true, 'Send is disabled while the post travels');
+    // Typed on while it travels, then Enter again: dropped, not sent, and not lost.
+    await page.locator('#text').press('End');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.insertText('and then more');
+    await page.locator('#text').press('Enter');
+    letGo();
+    await waitForTexts(page, ['first, slowly']);
+    await page.waitForFunction(() => document.getElementById('post-form')?.getAttribute('aria-busy') === null);
+    assert.equal(await page.locator('#text').inputValue(), 'and then more');
+    assert.equal(await page.locator('#post-form .send').isDisabled(), false);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'text');
+    await page.unroute('**/streams/slow-net/messages');
+    await page.locator('#text').press('Enter');
+    await waitForTexts(page, ['and then more']);
+    assert.deepEqual(await messageTexts(page), ['first, slowly', 'and then more']);
+    assert.equal(posts, 1, 'the second Enter during the first post sent nothing');
+    noProblems();
+  });
+
+  it('text pasted past the limit is refused whole and kept whole, never cut; so is a body past the size limit', async () => {
+    const page = await openStream(await open(), node.url, 'long-paste');
+    await page.locator('#author').fill('lin');
+    await page.locator('#text').focus();
+    // insertText is what a paste does: the browser's own editing, with its field limits.
+    await page.keyboard.insertText(`${'word '.repeat(420)}end`);
+    assert.equal((await page.locator('#text').inputValue()).length, 2103);
+    await page.locator('#text').press('Enter');
+    await page.locator('#post-error').waitFor();
+    assert.equal(await page.locator('#post-error').textContent(), 'text is at most 2000 characters');
+    assert.equal((await page.locator('#text').inputValue()).length, 2103);
+
+    // 2,100 CJK characters are 19 KB as a form: the server refuses the body unread (413), and the
+    // form it sends back has no text to keep; the page keeps the person's own.
+    const cjk = '漢'.repeat(2100);
+    await page.locator('#text').fill('');
+    await page.keyboard.insertText(cjk);
+    await page.locator('#text').press('Enter');
+    await page.waitForFunction(() => /too large/.test(document.getElementById('post-error')?.textContent ?? ''));
+    assert.equal(await page.locator('#text').inputValue(), cjk);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'text');
+    assert.equal(await page.locator('#messages li.msg').count(), 0);
+    noProblems(httpStatus(400), httpStatus(413));
+  });
+
   it('works with JavaScript off: a plain form post, then the page with the message', async () => {
     await postMessage(node.url, 'nojs', 'ann', 'before');
     const watched = await open({ ...DESKTOP, javaScriptEnabled: false });
