@@ -7,6 +7,7 @@ import { openEventStream, parseEventStreamRequest } from './events.js';
 import { messageBodyLimit, messageSchema, parseHistoryQuery, parseLastEventId, parseMessageInput, parseStreamName } from '../validation.js';
 import { renderPostForm, renderStreamPage, type PostFormView } from '../views/stream-page.js';
 import { layout } from '../views/layout.js';
+import { SSE_HEADERS } from '../sse/frame.js';
 import type { AppContext } from './context.js';
 
 const JSON_TYPE = 'application/json';
@@ -79,6 +80,19 @@ export function streamRoutes(context: AppContext): Router {
   router.get('/streams/:stream', async (req, res) => {
     const stream = parseStreamName(req.params.stream);
     await sendStreamPage(res, stream, parseLastEventId(req.query.lastEventId), formView(stream));
+  });
+
+  // HEAD of an event stream: the head a GET would get, and no stream. Left to the GET route,
+  // Node would drop the head it writes for a HEAD and then the frames would reach the socket bare.
+  router.head('/streams/:stream/events', (req, res) => {
+    parseEventStreamRequest({
+      stream: req.params.stream,
+      format: req.query.format,
+      lastEventIdHeader: req.get('last-event-id'),
+      lastEventIdQuery: req.query.lastEventId,
+    });
+    if (context.isShuttingDown()) throw apiError('shutting_down');
+    res.writeHead(200, SSE_HEADERS).end();
   });
 
   router.get('/streams/:stream/events', async (req, res) => {

@@ -1,6 +1,7 @@
 // The one-node HTTP contract through real HTTP on an ephemeral port: posting, live delivery,
 // resume, reset, heartbeat, slow viewers and history.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { EventSource } from 'eventsource';
 import request from 'supertest';
 import { BrokerUnavailableError } from '../../server/broker/broker.js';
@@ -223,6 +224,23 @@ describe('one node: streams', function () {
     await reader.until(() => node.hub.isSubscribed('leaving'), 2000, 'subscription');
     reader.close();
     await waitUntil(() => !node.hub.isSubscribed('leaving'), 2000, 'unsubscribe');
+  });
+
+  it('answers HEAD of an event stream with its head alone: no viewer joins, the connection serves the next request', async () => {
+    // HEAD, then a request pipelined behind it, on one connection.
+    const socket = net.connect(Number(new URL(node.url).port), '127.0.0.1');
+    socket.write('HEAD /streams/head-room/events HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const chunks: Buffer[] = [];
+    for await (const chunk of socket) chunks.push(chunk as Buffer);
+    const [head, rest] = Buffer.concat(chunks).toString('utf8').split(/\r\n\r\n/);
+    assert.match(head!, /^HTTP\/1\.1 200 /);
+    assert.match(head!, /\r\ncontent-type: text\/event-stream; charset=utf-8\r\n/i);
+    assert.match(rest!, /^HTTP\/1\.1 200 /, 'the next response follows the head at once: HEAD has no body');
+    assert.equal(node.hub.isSubscribed('head-room'), false);
+    assert.ok(!node.hub.activeStreams().some((active) => active.stream === 'head-room'));
+    // Checked as GET checks it.
+    await request(node.url).head('/streams/-bad/events').expect(400);
+    await request(node.url).head('/streams/head-room/events?lastEventId=nope').expect(400);
   });
 
   it('lists streams with viewers on the landing page and on /healthz', async () => {
