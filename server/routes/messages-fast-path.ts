@@ -15,8 +15,9 @@ import { messageBodyLimit, quickMessageInput, STREAM_NAME } from '../validation.
 import type { AppContext } from './context.js';
 
 const PATH = /^\/streams\/([^/]+)\/messages$/;
-// What express.json() takes as UTF-8 JSON without a charset conversion.
-const JSON_TYPE = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+// What express.json() takes as UTF-8 JSON without a charset conversion. White space is HTTP's
+// (space and tab), not \s, which also takes the head's byte 0xA0 (read as latin1) and more.
+const JSON_TYPE = /^application\/json[ \t]*(?:;[ \t]*charset[ \t]*=[ \t]*"?utf-8"?[ \t]*)?$/i;
 
 export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number): (socket: Socket, head: RequestHead) => FastRequest | null {
   const { config } = context;
