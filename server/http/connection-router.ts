@@ -5,7 +5,9 @@
 // is most of the cost of a small POST; an idle viewer keeps no HTTP objects at all.
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
+import { apiError } from '../errors.js';
 import { SocketWriter } from '../native/socket-writer.js';
+import { renderErrorResponse } from './raw-response.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
 /** A request a fast path takes whole: it reads `bodyBytes` of body, then answers. */
@@ -355,9 +357,13 @@ class RawConnection {
 
   /** @internal the deadline armed last passed. */
   deadlinePassed(): void {
-    // A head that is still not complete is cut as it is, whatever is arriving.
+    // A head that is still not complete is cut as it is, whatever is arriving, with the answer
+    // the HTTP server gives a head that takes too long. Nothing is owed while a head is awaited.
     if (this.waitingFor !== 'next request') {
-      this.socket.destroy();
+      this.next = 'close';
+      this.received = null;
+      this.write(renderErrorResponse(apiError('request_timeout')));
+      this.settle();
       return;
     }
     // Timers run before the event loop reads sockets: a request the client sent just before the
