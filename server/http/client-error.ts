@@ -19,16 +19,41 @@ function codeFor(error: NodeJS.ErrnoException): ErrorCode {
   }
 }
 
+/** The response a connection's earlier request is still owed, as Node's server keeps it on the socket. */
+type Pending = { headersSent?: boolean; writableFinished?: boolean; once(event: 'finish' | 'close', listener: () => void): unknown };
+
 /** The HTTP server's 'clientError' listener. */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: Pending | null })._httpMessage;
   // A response already under way on this connection (an event stream, say) must not get a second
   // head in the middle of its body: Node's own handler makes the same check.
-  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
-  // Closed once written, whether or not the client ever sends its FIN (as Node's own handler
-  // does): ending alone left the socket waiting for it with no deadline.
-  socket.end(renderErrorResponse(apiError(codeFor(error))), () => socket.destroy());
+  const answer = () => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // Closed once written, whether or not the client ever sends its FIN (as Node's own handler
+    // does): ending alone left the socket waiting for it with no deadline.
+    socket.end(renderErrorResponse(apiError(codeFor(error))), () => socket.destroy());
+  };
+  // Bad bytes right behind a request whose answer is not written yet (a post still storing its
+  // message): that answer goes first. Written first, the error would be taken for the answer to
+  // a post that was stored, and the client would send it again.
+  if (inFlight && !inFlight.writableFinished) {
+    let answered = false;
+    const once = () => {
+      if (answered) return;
+      answered = true;
+      answer();
+    };
+    inFlight.once('finish', once);
+    inFlight.once('close', once);
+    return;
+  }
+  answer();
 }
+

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { RunningNode } from '../../server/node.js';
 import { startTestNode } from '../helpers/node.js';
+import { openRaw, rawRequest } from '../helpers/raw-http.js';
 import { readBody } from '../helpers/sse-reader.js';
 
 function assertApiError(response: request.Response, status: number, code: string): void {
@@ -168,6 +169,28 @@ describe('one node: post form', function () {
     assert.match(plain.text, /<ol id="messages"/, 'the whole page, not a bare form');
     const htmx = await form(`author=ada&text=${'x'.repeat(2001)}`, true).expect(400);
     assert.match(htmx.text, /text is at most 2000 characters/);
+  });
+
+  it('bad bytes right behind a post Express serves: the post is answered first, then the error, then the connection closes', async () => {
+    for (const [stream, headers, body] of [
+      ['garbled-form', { 'Content-Type': 'application/x-www-form-urlencoded', 'HX-Request': 'true' }, 'author=a&text=hi'],
+      // A Content-Encoding, even identity, is one the fast path leaves to Express.
+      ['garbled-json', { 'Content-Type': 'application/json', 'Content-Encoding': 'identity' }, '{"author":"a","text":"hi"}'],
+    ] as const) {
+      const connection = await openRaw(node.url);
+      try {
+        connection.send(`${rawRequest('POST', `/streams/${stream}/messages`, headers, body)}XYZ\r\n\r\n`);
+        const [created, refused] = await connection.responses(2);
+        assert.equal(created!.status, 201, stream);
+        assert.equal(refused!.status, 400, stream);
+        assert.equal(JSON.parse(refused!.body).error.code, 'bad_request');
+        await connection.closed;
+      } finally {
+        connection.close();
+      }
+      const history = await request(node.url).get(`/streams/${stream}/messages`).expect(200);
+      assert.deepEqual(history.body.messages.map((message: { text: string }) => message.text), ['hi']);
+    }
   });
 
   it('the rate limit shows as an error in the form (429) and as JSON on the API', async () => {
