@@ -22,6 +22,14 @@ export function buildApp(context: AppContext): express.Express {
   app.set('etag', false);
   app.set('trust proxy', context.config.trustProxyHops);
 
+  // HTTP/1.1 requires Host (RFC 9112, 3.2): refused here, in the API's error format, where Node's
+  // own check (off in node.ts) answers with an empty 400. The connection closes after it, as there.
+  app.use((req, res, next) => {
+    if (req.httpVersion !== '1.1' || req.headers.host !== undefined) return next();
+    res.shouldKeepAlive = false;
+    next(apiError('bad_request', 'an HTTP/1.1 request needs a Host header'));
+  });
+
   app.use('/vendor', express.static(htmxDist, { maxAge: '1h', index: false }));
   app.use('/static', express.static(publicDir, { maxAge: '5m', index: false }));
   app.use(healthRoutes(context));

@@ -14,6 +14,7 @@ export const ERRORS = {
   request_timeout: { status: 408, message: 'the request did not arrive in time' },
   not_found: { status: 404, message: 'no such resource' },
   body_too_large: { status: 413, message: 'the request body is too large' },
+  expectation_failed: { status: 417, message: 'the only expectation this server meets is Expect: 100-continue' },
   unsupported_media_type: {
     status: 415,
     message: 'send application/json or application/x-www-form-urlencoded',

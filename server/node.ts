@@ -9,7 +9,7 @@ import { createBroker } from './broker/create.js';
 import type { Config } from './config.js';
 import { Hub } from './hub.js';
 import { eventStreamFastPath } from './routes/events.js';
-import { answerClientError } from './http/client-error.js';
+import { answerClientError, answerUnmetExpectation } from './http/client-error.js';
 import { connectionRouter } from './http/connection-router.js';
 import { PostRateLimit } from './http/post-rate-limit.js';
 import { messagesFastPath } from './routes/messages-fast-path.js';
@@ -48,12 +48,14 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   const postRateLimit = config.rateLimitPosts > 0 ? new PostRateLimit(config.rateLimitPosts, config.rateLimitWindowMs) : null;
   const sseOptions = Object.freeze({ retryMs: config.retryMs, slowClientBytes: config.slowClientBytes });
   const context = { config, broker, hub, scheduler, sseOptions, logger, postRateLimit, isShuttingDown: () => shuttingDown };
-  const httpServer = createHttpServer(buildApp(context));
+  // Host is checked in the app (app.ts), which answers in the API's error format.
+  const httpServer = createHttpServer({ requireHostHeader: false }, buildApp(context));
   // Event streams live for hours; only the request head has a deadline.
   httpServer.requestTimeout = 0;
   httpServer.headersTimeout = 20_000;
   httpServer.keepAliveTimeout = config.keepAliveTimeoutMs;
   httpServer.on('clientError', answerClientError);
+  httpServer.on('checkExpectation', answerUnmetExpectation);
   const router = connectionRouter(
     httpServer,
     { takeover: eventStreamFastPath(context), request: messagesFastPath(context, httpServer.keepAliveTimeout) },

@@ -1,6 +1,7 @@
 // Requests Node's HTTP parser rejects (a malformed head, one too large, a bare LF...) answered as
 // every other API error is: a catalogue code in a JSON body, then the connection closes. Node's
 // default answer is a bare status line with no body.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { apiError, type ErrorCode } from '../errors.js';
 import { renderErrorResponse } from './raw-response.js';
@@ -57,3 +58,14 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
   answer();
 }
 
+/**
+ * The HTTP server's 'checkExpectation' listener: an `Expect` other than 100-continue, answered
+ * in the API's error format (Node's own answer is a 417 with no body).
+ */
+export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  const failure = apiError('expectation_failed');
+  const body = JSON.stringify(failure.toJSON());
+  response.shouldKeepAlive = false;
+  response.writeHead(failure.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  response.end(body);
+}

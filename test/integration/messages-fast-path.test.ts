@@ -118,18 +118,36 @@ describe('one node: the raw POST fast path', function () {
     });
   }
 
-  it('leaves an HTTP/1.1 request without Host to the HTTP server, which answers 400 and closes: a post and an event stream alike', async () => {
-    for (const bytes of [
-      'POST /streams/no-host/messages HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 25\r\n\r\n{"author":"a","text":"b"}',
-      'GET /streams/no-host/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n',
-    ]) {
-      const { responses, closed } = await exchange(fast.url, bytes);
-      assert.equal(responses[0]!.status, 400, bytes.split('\r\n')[0]);
-      assert.equal(closed, true);
+  it('leaves an HTTP/1.1 request without Host to the HTTP server, which answers 400 in the API format and closes: a post and an event stream alike', async () => {
+    for (const url of [fast.url, express.url]) {
+      for (const bytes of [
+        'POST /streams/no-host/messages HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 25\r\n\r\n{"author":"a","text":"b"}',
+        'GET /streams/no-host/events HTTP/1.1\r\nAccept: text/event-stream\r\n\r\n',
+        // On a connection the HTTP server already serves.
+        `${rawRequest('GET', '/healthz')}GET /streams/no-host/messages HTTP/1.1\r\n\r\n`,
+      ]) {
+        const { responses, closed } = await exchange(url, bytes, bytes.startsWith('GET /healthz') ? 2 : 1);
+        const refused = responses.at(-1)!;
+        assert.equal(refused.status, 400, bytes.split('\r\n')[0]);
+        assert.deepEqual(JSON.parse(refused.body).error.code, 'bad_request');
+        assert.match(JSON.parse(refused.body).error.message, /Host/);
+        assert.equal(closed, true);
+      }
     }
     const history = await exchange(fast.url, rawRequest('GET', '/streams/no-host/messages'));
     assert.equal(history.responses[0]!.status, 200);
     assert.deepEqual(JSON.parse(history.responses[0]!.body).messages, [], 'the rejected post was not stored');
+  });
+
+  it('answers an Expect other than 100-continue with 417 in the API format, and closes', async () => {
+    for (const url of [fast.url, express.url]) {
+      const { responses, closed } = await exchange(url, jsonPost('expect', '{"author":"a","text":"b"}', { Expect: 'the-impossible' }));
+      assert.equal(responses[0]!.status, 417);
+      assert.equal(JSON.parse(responses[0]!.body).error.code, 'expectation_failed');
+      assert.equal(closed, true);
+    }
+    const history = await exchange(fast.url, rawRequest('GET', '/streams/expect/messages'));
+    assert.deepEqual(JSON.parse(history.responses[0]!.body).messages, [], 'nothing was stored');
   });
 
   for (const [kind, failing] of [
