@@ -2,7 +2,7 @@
 // stream however many viewers it has, encodes each message once per format and hands the same
 // bytes to every viewer, and joins a viewer without gap or duplicate (subscribe, buffer, history).
 import type { Logger } from 'pino';
-import type { Broker, Message, Subscription } from './broker/broker.js';
+import type { Broker, Gap, Message, Subscription } from './broker/broker.js';
 import { compareIdText, isPast } from './broker/ids.js';
 import { messageJson } from './broker/message-json.js';
 import type { CloseListener, CloseReason, SseConnection } from './sse/connection.js';
@@ -19,10 +19,15 @@ export function encodeMessage(message: Message, format: StreamFormat): Buffer {
   return encodeEvent({ id: message.id, data: renderMessage(message).value });
 }
 
+/** A gap the broker reported while a viewer's history was being read: judged once it is read. */
+interface PendingGap {
+  gap: Gap;
+}
+
 /** One viewer of a room; a class, so that its close handling is a method and not a closure each. */
 class Viewer implements CloseListener {
-  /** Live messages that arrived while this viewer's history was being read; null once live. */
-  pending: Message[] | null = [];
+  /** Live messages (and gaps) that arrived while this viewer's history was being read; null once live. */
+  pending: (Message | PendingGap)[] | null = [];
   /** About what `pending` would take on the wire: it counts toward the slow-viewer bound. */
   pendingBytes = 0;
   /**
@@ -130,7 +135,10 @@ export class Hub {
     }
     const buffered = viewer.pending ?? [];
     viewer.pending = null;
-    for (const message of buffered) if (this.isNew(viewer, message)) connection.send(encodeMessage(message, format));
+    for (const item of buffered) {
+      if ('gap' in item) this.tellOfGap(viewer, item.gap);
+      else if (this.isNew(viewer, item)) connection.send(encodeMessage(item, format));
+    }
   }
 
   /** @internal a viewer's connection closed (see Viewer). */
@@ -226,10 +234,13 @@ export class Hub {
     const room: Room = { stream, viewers: new Set(), subscription: null!, lingerTimer: null };
     room.subscription = this.broker.subscribe(stream, {
       onMessage: (message) => this.deliver(room, message),
-      onGap: ({ lost }) => {
-        const frame = encodeReset(lost);
-        for (const viewer of room.viewers) viewer.connection.send(frame);
-        this.stats.resets += room.viewers.size;
+      onGap: (gap) => {
+        for (const viewer of room.viewers) {
+          // A viewer reading its history hears of it where its live messages begin, once it is
+          // known how far that history went.
+          if (viewer.pending) viewer.pending.push({ gap });
+          else this.tellOfGap(viewer, gap);
+        }
       },
     });
     // A failed subscribe must not leave a room that later viewers would wait on forever.
@@ -263,6 +274,16 @@ export class Hub {
         viewer.connection.send((html ??= encodeMessage(message, 'html')));
       }
     }
+  }
+
+  /**
+   * Sends `event: reset` to a viewer that missed the gap's messages. One whose history went up to
+   * the newest trimmed id or past it (a resume during the broker's outage) missed none of them.
+   */
+  private tellOfGap(viewer: Viewer, gap: Gap): void {
+    if (viewer.sentThrough !== null && compareIdText(viewer.sentThrough, gap.trimmedThrough) >= 0) return;
+    viewer.connection.send(encodeReset(gap.lost));
+    this.stats.resets += 1;
   }
 
   /**

@@ -63,7 +63,16 @@ export interface StreamListener {
    * Messages were published that this subscription can no longer deliver (trimmed from history
    * while the subscription was cut off from the broker). Delivery goes on after the gap.
    */
-  onGap(info: { afterId: string; lost: number | 'unknown' }): void;
+  onGap(gap: Gap): void;
+}
+
+/** What a subscription missed: messages after `afterId`, up to and including `trimmedThrough`. */
+export interface Gap {
+  /** The last id the subscription delivered before the gap ('0-0' when none). */
+  afterId: string;
+  lost: number | 'unknown';
+  /** The newest id trimmed: a reader that has this id or a later one missed nothing of the gap. */
+  trimmedThrough: string;
 }
 
 export interface Subscription {

@@ -393,7 +393,8 @@ export class RedisBroker implements Broker {
     this.log.warn({ stream: state.stream, afterId }, 'messages were trimmed before this node could deliver them');
     for (const listener of state.listeners) {
       try {
-        listener.onGap({ afterId, lost: page.lost });
+        // A gap is reported only where something was trimmed: trimmedThrough is set.
+        listener.onGap({ afterId, lost: page.lost, trimmedThrough: page.trimmedThrough ?? afterId });
       } catch (error) {
         this.log.error({ stream: state.stream, err: describe(error) }, 'a stream listener threw');
       }
@@ -516,7 +517,7 @@ export class RedisBroker implements Broker {
     // the newest trimmed one (or later) missed nothing.
     const gap = after !== null && trimmed !== '' && compareIdText(formatId(after), trimmed) < 0;
     const decoded = this.decodeEntries(stream, entries);
-    return { ...decoded, gap, lost: gap ? 'unknown' : 0, scanned: entries.length, position: position || '0-0' };
+    return { ...decoded, gap, lost: gap ? 'unknown' : 0, trimmedThrough: trimmed || null, scanned: entries.length, position: position || '0-0' };
   }
 
   private decodeEntries(stream: string, entries: RawEntry[]): { messages: Message[]; lastScannedId: string | null } {
@@ -547,6 +548,8 @@ interface LogPage {
   messages: Message[];
   gap: boolean;
   lost: number | 'unknown';
+  /** The newest id trimmed from the log so far, null when none was. */
+  trimmedThrough: string | null;
   position: string;
   /** Entries read, well-formed or not; a full page means there may be more. */
   scanned: number;

@@ -5,6 +5,7 @@ import type { Message, StreamListener } from '../../server/broker/broker.js';
 export interface RecordedGap {
   afterId: string;
   lost: number | 'unknown';
+  trimmedThrough: string;
 }
 
 export class Recorder implements StreamListener {

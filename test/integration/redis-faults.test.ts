@@ -172,7 +172,7 @@ describe('RedisBroker faults on one Redis', function () {
     const missed: Message[] = [];
     for (let i = 0; i < 12; i++) missed.push(await publisher.publish(stream, { author: 'a', text: `missed ${i}` }));
     await recorder.waitForId(missed.at(-1)!.id);
-    assert.deepEqual(recorder.gaps, [{ afterId: '0-0', lost: 'unknown' }]);
+    assert.deepEqual(recorder.gaps, [{ afterId: '0-0', lost: 'unknown', trimmedThrough: missed.at(-6)!.id }]);
     assert.deepEqual(recorder.ids, missed.slice(-5).map((m) => m.id));
   });
 
@@ -184,7 +184,7 @@ describe('RedisBroker faults on one Redis', function () {
     const missed: Message[] = [];
     for (let i = 0; i < 12; i++) missed.push(await publisher.publish(stream, { author: 'a', text: `missed ${i}` }));
     await recorder.waitForId(missed.at(-1)!.id);
-    assert.deepEqual(recorder.gaps, [{ afterId: before.id, lost: 'unknown' }]);
+    assert.deepEqual(recorder.gaps, [{ afterId: before.id, lost: 'unknown', trimmedThrough: missed.at(-6)!.id }]);
     assert.deepEqual(recorder.ids, [before.id, ...missed.slice(-5).map((m) => m.id)]);
   });
 

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { EventSource } from 'eventsource';
 import request from 'supertest';
 import { BrokerUnavailableError } from '../../server/broker/broker.js';
+import type { StreamListener } from '../../server/broker/broker.js';
 import { MemoryBroker } from '../../server/broker/memory.js';
 import type { RunningNode } from '../../server/node.js';
 import { brokerThatCannotSubscribe, startTestNode } from '../helpers/node.js';
@@ -372,6 +373,101 @@ describe('one node: resume while live delivery lags', function () {
       const after = (await broker.publish('lag', { author: 'a', text: 'm3' })).id;
       await resumed.until((r) => r.events.some((event) => event.id === after), 3000, 'the next live message');
       assert.deepEqual(resumed.events.map((event) => event.id), [...missed, after]);
+    } finally {
+      for (const reader of readers) reader.close();
+      await node.close();
+    }
+  });
+});
+
+describe('one node: a gap the broker reports', function () {
+  it('tells only the viewers that missed it: not one whose history went past it, not one still reading its history that reaches past it', async () => {
+    // The memory broker never loses messages; the broker Redis is reports a gap after an outage
+    // (redis-faults tests). Here the Hub's listener is told of one directly, to see who hears.
+    const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+    const listeners = new Map<string, StreamListener>();
+    const subscribe = broker.subscribe.bind(broker);
+    broker.subscribe = (stream, listener) => {
+      listeners.set(stream, listener);
+      return subscribe(stream, listener);
+    };
+    // The history of a viewer resuming from `held` waits until the test lets it go.
+    const history = broker.history.bind(broker);
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    let held = '';
+    broker.history = async (stream, afterId, limit) => {
+      if (afterId === held) await gate;
+      return history(stream, afterId, limit);
+    };
+    const node = await startTestNode({}, { broker });
+    const readers: SseReader[] = [];
+    const kinds = (reader: SseReader) => reader.events.map((event) => event.event ?? event.id);
+    try {
+      const first = await broker.publish('gap', { author: 'a', text: 'first' });
+      const live = await openSse(`${node.url}/streams/gap/events`);
+      readers.push(live);
+      const second = await broker.publish('gap', { author: 'a', text: 'second' });
+      await live.messages(1);
+      const resumed = await openSse(`${node.url}/streams/gap/events`, { 'Last-Event-ID': first.id });
+      readers.push(resumed);
+      await resumed.messages(1);
+      held = first.id;
+      const reading = await openSse(`${node.url}/streams/gap/events`, { 'Last-Event-ID': held });
+      readers.push(reading);
+      await waitUntil(() => node.hub.viewerCount === 3, 3000, 'three viewers');
+
+      const resetsBefore = node.hub.stats.resets;
+      listeners.get('gap')!.onGap({ afterId: first.id, lost: 'unknown', trimmedThrough: second.id });
+      letGo();
+      await reading.messages(1);
+      const third = await broker.publish('gap', { author: 'a', text: 'third' });
+      for (const reader of readers) await reader.until((r) => r.events.some((event) => event.id === third.id), 3000, 'the next message');
+
+      // Live since before it: told, before what comes after the gap.
+      assert.deepEqual(kinds(live), [second.id, 'reset', third.id]);
+      // Resumed from history past the newest trimmed id: nothing missed, nothing said.
+      assert.deepEqual(kinds(resumed), [second.id, third.id]);
+      // Still reading its history when the gap came; the history reached past it.
+      assert.deepEqual(kinds(reading), [second.id, third.id]);
+      assert.equal(node.hub.stats.resets - resetsBefore, 1);
+    } finally {
+      for (const reader of readers) reader.close();
+      await node.close();
+    }
+  });
+
+  it('tells a viewer still reading its history where its live messages begin, when the history stops short of the gap', async () => {
+    const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+    const listeners = new Map<string, StreamListener>();
+    const subscribe = broker.subscribe.bind(broker);
+    broker.subscribe = (stream, listener) => {
+      listeners.set(stream, listener);
+      return subscribe(stream, listener);
+    };
+    const history = broker.history.bind(broker);
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    broker.history = async (stream, afterId, limit) => {
+      await gate;
+      return history(stream, afterId, limit);
+    };
+    const node = await startTestNode({}, { broker });
+    const readers: SseReader[] = [];
+    try {
+      const first = await broker.publish('short', { author: 'a', text: 'first' });
+      const second = await broker.publish('short', { author: 'a', text: 'second' });
+      const reading = await openSse(`${node.url}/streams/short/events`, { 'Last-Event-ID': first.id });
+      readers.push(reading);
+      await waitUntil(() => node.hub.viewerCount === 1, 3000, 'the viewer');
+      // Trimmed past anything this history holds: the viewer misses some of it.
+      listeners.get('short')!.onGap({ afterId: second.id, lost: 'unknown', trimmedThrough: `${Number(second.id.split('-')[0]) + 1}-0` });
+      letGo();
+      await reading.messages(1);
+      const third = await broker.publish('short', { author: 'a', text: 'third' });
+      await reading.until((r) => r.events.some((event) => event.id === third.id), 3000, 'the next message');
+      // The reset comes after the history, not in the middle of it.
+      assert.deepEqual(reading.events.map((event) => event.event ?? event.id), [second.id, 'reset', third.id]);
     } finally {
       for (const reader of readers) reader.close();
       await node.close();
