@@ -20,7 +20,7 @@ export interface BrokerLogger {
 
 export interface ScriptCommands {
   ssePublish(log: string, trimmed: string, channel: string, body: string, historySize: number, slack: number, maxAgeMs: number): Promise<string>;
-  sseHistory(log: string, trimmed: string, afterId: string, limit: number, maxAgeMs: number): Promise<[string, RawEntry[], string]>;
+  sseHistory(log: string, trimmed: string, afterId: string, limit: number, maxAgeMs: number, afterIsDelivered: '1' | ''): Promise<[string, RawEntry[], string, string]>;
   sseRecent(log: string, limit: number, maxAgeMs: number): Promise<[RawEntry[], string]>;
 }
 

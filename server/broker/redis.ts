@@ -360,7 +360,7 @@ export class RedisBroker implements Broker {
         do {
           // From the start of an empty log's history, but with its trims reported (readAfter
           // reports none for a reader without an id).
-          page = await this.readAfter(state.stream, state.lastId ?? state.emptyLogAfter, CATCH_UP_PAGE);
+          page = await this.readAfter(state.stream, state.lastId ?? state.emptyLogAfter, CATCH_UP_PAGE, state.lastId !== null);
           if (state.removed) return;
           if (page.gap) this.reportGap(state, page);
           for (const message of page.messages) {
@@ -390,7 +390,8 @@ export class RedisBroker implements Broker {
 
   private reportGap(state: StreamState, page: LogPage): void {
     const afterId = state.lastId ?? state.emptyLogAfter;
-    this.log.warn({ stream: state.stream, afterId }, 'messages were trimmed before this node could deliver them');
+    if (page.forked) this.log.warn({ stream: state.stream, afterId }, 'the log no longer holds the last message this node delivered: a failover lost writes, and messages may be missed');
+    else this.log.warn({ stream: state.stream, afterId }, 'messages were trimmed before this node could deliver them');
     for (const listener of state.listeners) {
       try {
         // A gap is reported only where something was trimmed: trimmedThrough is set.
@@ -507,17 +508,21 @@ export class RedisBroker implements Broker {
   // -------------------------------------------------------------------------------------------
   // Reads and errors
 
-  private async readAfter(stream: string, afterId: string | null, limit: number): Promise<LogPage> {
+  /** @param afterIsDelivered `afterId` is an entry this node delivered: its absence is a fork. */
+  private async readAfter(stream: string, afterId: string | null, limit: number, afterIsDelivered = false): Promise<LogPage> {
     const keys = streamKeys(stream);
     const after = afterId === null ? null : parseId(afterId);
-    const [trimmed, entries, position] = await this.call('history', () =>
-      this.scripts.sseHistory(keys.log, keys.trimmed, after ? formatId(after) : '', limit, this.options.historyMaxAgeMs),
+    const [trimmed, entries, position, gone] = await this.call('history', () =>
+      this.scripts.sseHistory(keys.log, keys.trimmed, after ? formatId(after) : '', limit, this.options.historyMaxAgeMs, afterIsDelivered ? '1' : ''),
     );
-    // A gap only when something newer than the reader's id was trimmed: a reader whose id is
-    // the newest trimmed one (or later) missed nothing.
-    const gap = after !== null && trimmed !== '' && compareIdText(formatId(after), trimmed) < 0;
+    // A gap when something newer than the reader's id was trimmed (a reader whose id is the newest
+    // trimmed one, or later, missed nothing), or when the entry it last had is gone untrimmed: a
+    // failover lost writes it had seen, and the new master may hold others with lower ids.
+    const forked = gone === '1';
+    const gap = forked || (after !== null && trimmed !== '' && compareIdText(formatId(after), trimmed) < 0);
     const decoded = this.decodeEntries(stream, entries);
-    return { ...decoded, gap, lost: gap ? 'unknown' : 0, trimmedThrough: trimmed || null, scanned: entries.length, position: position || '0-0' };
+    const trimmedThrough = forked && after ? formatId(after) : trimmed || null;
+    return { ...decoded, gap, forked, lost: gap ? 'unknown' : 0, trimmedThrough, scanned: entries.length, position: position || '0-0' };
   }
 
   private decodeEntries(stream: string, entries: RawEntry[]): { messages: Message[]; lastScannedId: string | null } {
@@ -548,8 +553,10 @@ interface LogPage {
   messages: Message[];
   gap: boolean;
   lost: number | 'unknown';
-  /** The newest id trimmed from the log so far, null when none was. */
+  /** The newest id trimmed from the log so far (or the reader's own, when the log forked), null when none was. */
   trimmedThrough: string | null;
+  /** The entry the reader last had is gone, though no trim took it (see readAfter). */
+  forked: boolean;
   position: string;
   /** Entries read, well-formed or not; a full page means there may be more. */
   scanned: number;

@@ -176,6 +176,20 @@ describe('RedisBroker faults on one Redis', function () {
     assert.deepEqual(recorder.ids, missed.slice(-5).map((m) => m.id));
   });
 
+  it('tells a subscriber whose last delivered entry is gone from the log, though no trim took it (a failover lost it), then carries on', async () => {
+    const { publisher, stream, recorder } = await scene(target, { reconcileMs: 0 });
+    const first = await publisher.publish(stream, { author: 'a', text: 'first' });
+    const lost = await publisher.publish(stream, { author: 'a', text: 'only the old master had it' });
+    await recorder.waitForId(lost.id);
+    // What a failover does to a write its new master never got: the entry is gone, untrimmed. A
+    // message the new master stored with a lower id would now be passed over without a word.
+    await command(redis.port, ['XDEL', streamKeys(stream).log, lost.id]);
+    const next = await publisher.publish(stream, { author: 'a', text: 'next' });
+    await recorder.waitForId(next.id);
+    assert.deepEqual(recorder.gaps, [{ afterId: lost.id, lost: 'unknown', trimmedThrough: lost.id }]);
+    assert.deepEqual(recorder.ids, [first.id, lost.id, next.id]);
+  });
+
   it('tells a subscriber about messages trimmed while it was cut off, then carries on', async () => {
     const { publisher, stream, recorder } = await scene(target, { reconcileMs: 0 }, { historySize: 5 });
     const before = await publisher.publish(stream, { author: 'a', text: 'before' });

@@ -4,8 +4,11 @@ export const HISTORY_LUA = String.raw`
 -- in one step so that no trim can fall between the two and hide a gap.
 -- KEYS[1] log   KEYS[2] newest trimmed id
 -- ARGV[1] after id ('' for everything retained)   ARGV[2] limit   ARGV[3] max age ms (0: none)
--- Returns { newest trimmed id or '', { {id, {field, value, ...}}, ... } oldest first, position }
--- where position is the newest entry's id, aged out or not ('' for an empty log with no trims).
+-- ARGV[4] '1' when the after id is an entry the reader was given from this log
+-- Returns { newest trimmed id or '', { {id, {field, value, ...}}, ... } oldest first, position,
+-- gone } where position is the newest entry's id, aged out or not ('' for an empty log with no
+-- trims), and gone is '1' when ARGV[4] asked and that entry is no longer in the log though
+-- newer than every trim: the log forked under the reader (a failover dropped writes it had seen).
 local trimmed = redis.call('GET', KEYS[2]) or ''
 local after = ARGV[1]
 local from = '-'
@@ -39,5 +42,10 @@ local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local position = trimmed
 if #newest > 0 then position = newest[1][1] end
 
-return { trimmed, redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', tonumber(ARGV[2])), position }
+local gone = ''
+if ARGV[4] == '1' and after ~= '' and (trimmed == '' or older(trimmed, after)) then
+  if #redis.call('XRANGE', KEYS[1], after, after) == 0 then gone = '1' end
+end
+
+return { trimmed, redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', tonumber(ARGV[2])), position, gone }
 `;
