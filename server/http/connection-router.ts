@@ -63,7 +63,11 @@ export function connectionRouter(httpServer: HttpServer, routes: FastRoutes, opt
   return {
     onConnection: (socket) => new RawConnection(socket, shared),
     closeIdleConnections() {
-      for (const socket of shared.idle) socket.destroy();
+      for (const socket of shared.idle) {
+        const connection = (socket as RoutedSocket)[ROUTED];
+        if (connection) connection.closeOnceIdle();
+        else socket.destroy();
+      }
     },
     closeAllConnections() {
       for (const socket of shared.open) socket.destroy();
@@ -77,6 +81,10 @@ function deadlinePassed(connection: RawConnection): void {
 
 function closeIfNothingCame(connection: RawConnection, reads: number): void {
   connection.closeIfNothingCame(reads);
+}
+
+function closeAfterAnotherPoll(connection: RawConnection, reads: number): void {
+  setImmediate(closeIfNothingCame, connection, reads);
 }
 
 function writeOutgoing(connection: RawConnection): void {
@@ -371,6 +379,16 @@ class RawConnection {
     // client gets ECONNRESET for a post it sent in time; seen in bench cross-node, once in most
     // runs). Read what came first: a request that did is served, and re-arms the deadline.
     setImmediate(closeIfNothingCame, this, this.reads);
+  }
+
+  /**
+   * Shutdown: closes the connection unless a request is in the kernel already. A client may have
+   * sent one just as the node began to stop; destroyed unread, it would get ECONNRESET and could
+   * not tell whether its post was taken. Read first, it gets an answer (503 while stopping).
+   */
+  closeOnceIdle(): void {
+    // Two turns: called from a socket's callback, this turn's poll for reads is already over.
+    setImmediate(closeAfterAnotherPoll, this, this.reads);
   }
 
   /** @internal one turn after an idle deadline passed. */

@@ -154,6 +154,12 @@ export function streamRoutes(context: AppContext): Router {
     async (req: Request, res: Response) => {
       const stream = parseStreamName(req.params.stream);
       const input = parseMessageInput(schema, req.body);
+      // The node's viewers are gone by now, and a memory broker's store goes with the process: a
+      // post taken now would be a 201 that nobody sees (the client posts again elsewhere).
+      if (context.isShuttingDown()) {
+        res.shouldKeepAlive = false;
+        throw apiError('shutting_down');
+      }
       const message = await broker.publish(stream, input);
       if (!isFormPost(req)) {
         res.status(201).location(`/streams/${encodeURIComponent(stream)}/messages?after=${message.id}`).json(message);

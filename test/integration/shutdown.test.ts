@@ -2,13 +2,44 @@
 // refuses new ones, and exits 0 well within 10 s.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { spawnNode, spawnNpmStart, type NodeProcess } from '../helpers/node.js';
+import { spawnNode, spawnNpmStart, startTestNode, type NodeProcess } from '../helpers/node.js';
+import { openRaw, rawRequest } from '../helpers/raw-http.js';
 import { openSse } from '../helpers/sse-reader.js';
 
 describe('one node: shutdown', function () {
   let node: NodeProcess | null = null;
   after(async () => {
     await node?.stop(1000);
+  });
+
+  it('answers a post that arrives as shutdown begins with 503 shutting_down and closes: never a reset, never a 201 nobody sees', async () => {
+    const running = await startTestNode();
+    const json = rawRequest('POST', '/streams/late/messages', { 'Content-Type': 'application/json' }, '{"author":"a","text":"too late"}');
+    const form = rawRequest('POST', '/streams/late/messages', { 'Content-Type': 'application/x-www-form-urlencoded', 'HX-Request': 'true' }, 'author=a&text=too+late');
+    const connections = [await openRaw(running.url), await openRaw(running.url)];
+    let closed: Promise<void> | null = null;
+    try {
+      // A post answered first: the connections are kept alive, idle, when shutdown begins.
+      for (const connection of connections) {
+        connection.send(json);
+        assert.equal((await connection.responses(1))[0]!.status, 201);
+      }
+      // The next post is sent just as the node begins to stop, before it has read it.
+      connections[0]!.send(json);
+      connections[1]!.send(form);
+      closed = running.close();
+      const [refused] = await connections[0]!.responses(1);
+      assert.equal(refused!.status, 503);
+      assert.equal(JSON.parse(refused!.body).error.code, 'shutting_down');
+      assert.equal(refused!.header('connection'), 'close');
+      const [page] = await connections[1]!.responses(1);
+      assert.equal(page!.status, 503);
+      assert.match(page!.body, /too late<\/textarea>/, 'the form comes back with its text');
+      await Promise.all(connections.map((connection) => connection.closed));
+    } finally {
+      for (const connection of connections) connection.close();
+      await (closed ?? running.close());
+    }
   });
 
   it('ends open streams and exits 0 within 10 s of SIGTERM', async () => {
