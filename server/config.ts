@@ -4,7 +4,18 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import type { ParallelScavengeSetting } from './young-generation.js';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * A whole number written in decimal digits. Not z.coerce.number(): Number(' ') is 0, so a blank
+ * PORT listened on a random port and a blank RATE_LIMIT_POSTS turned the limit off; and '1e3' or
+ * '0x10' are not what anyone means in a setting.
+ */
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d{1,16}$/, 'must be a whole number in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 
 /** A comma-separated `host:port` list, as in REDIS_CLUSTER_NODES. */
 const hostPortList = z
@@ -144,7 +155,25 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
 
 /** The config as printed at startup: the Redis URL may carry a password. */
 export function describeConfig(config: Readonly<Config>): Record<string, unknown> {
-  const redis =
-    config.redis?.kind === 'single' ? { ...config.redis, url: config.redis.url.replace(/\/\/[^@/]*@/, '//***@') } : config.redis;
+  const redis = config.redis?.kind === 'single' ? { ...config.redis, url: maskUrl(config.redis.url) } : config.redis;
   return { ...config, redis };
+}
+
+/**
+ * A URL with its credentials masked, wherever they are written: as user and password (the
+ * password may itself hold an '@'), or as query parameters, which ioredis reads too.
+ */
+function maskUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return '***';
+  }
+  if (url.username) url.username = '***';
+  if (url.password) url.password = '***';
+  for (const key of [...url.searchParams.keys()]) {
+    if (/^(password|username|user|pass)$/i.test(key)) url.searchParams.set(key, '***');
+  }
+  return url.toString();
 }

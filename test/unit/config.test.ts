@@ -44,9 +44,26 @@ describe('config', () => {
     assert.throws(() => loadConfig({ PARALLEL_SCAVENGE: '1' }), /PARALLEL_SCAVENGE: 'auto', 'on' or 'off'/);
   });
 
-  it('masks the Redis password when printed', () => {
-    const printed = JSON.stringify(describeConfig(loadConfig({ REDIS_URL: 'redis://user:secret@db:6379/0' })));
-    assert.ok(!printed.includes('secret'));
-    assert.match(printed, /redis:\/\/\*\*\*@db:6379/);
+  it('masks the Redis credentials when printed, however the URL writes them', () => {
+    for (const [url, shown] of [
+      ['redis://user:secret@db:6379/0', 'redis://***:***@db:6379/0'],
+      // The password holds an '@': the URL's user part ends at the last one.
+      ['redis://default:p@ss@db:6379', 'redis://***:***@db:6379'],
+      // ioredis reads a password from the query too.
+      ['redis://db:6379?password=secret&db=1', 'redis://db:6379?password=***&db=1'],
+    ] as const) {
+      const printed = JSON.stringify(describeConfig(loadConfig({ REDIS_URL: url })));
+      assert.ok(!/secret|p@ss|ss@/.test(printed), printed);
+      assert.ok(printed.includes(shown), printed);
+    }
+  });
+
+  it('takes numbers as decimal digits only: a blank or odd one is an error, not 0', () => {
+    for (const value of [' ', '1e3', '0x10', '3000.5', '-1']) {
+      assert.throws(() => loadConfig({ PORT: value }), /PORT/, JSON.stringify(value));
+      assert.throws(() => loadConfig({ RATE_LIMIT_POSTS: value }), /RATE_LIMIT_POSTS/, JSON.stringify(value));
+    }
+    assert.equal(loadConfig({ PORT: ' 8080 ' }).port, 8080);
+    assert.equal(loadConfig({ RATE_LIMIT_POSTS: '0' }).rateLimitPosts, 0);
   });
 });
