@@ -380,26 +380,33 @@ describe('one node: resume while live delivery lags', function () {
   });
 });
 
+/**
+ * A memory broker whose Hub listeners the test can reach, to tell them of a gap (the memory broker
+ * never loses messages; the broker Redis is reports one after an outage, see redis-faults tests),
+ * and whose history reads after an id `holds` accepts wait until the test lets them go.
+ */
+function brokerWithGaps(holds: (afterId: string | null) => boolean) {
+  const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+  const listeners = new Map<string, StreamListener>();
+  const subscribe = broker.subscribe.bind(broker);
+  broker.subscribe = (stream, listener) => {
+    listeners.set(stream, listener);
+    return subscribe(stream, listener);
+  };
+  const history = broker.history.bind(broker);
+  let letGo!: () => void;
+  const gate = new Promise<void>((resolve) => (letGo = resolve));
+  broker.history = async (stream, afterId, limit) => {
+    if (holds(afterId)) await gate;
+    return history(stream, afterId, limit);
+  };
+  return { broker, listeners, letGo };
+}
+
 describe('one node: a gap the broker reports', function () {
   it('tells only the viewers that missed it: not one whose history went past it, not one still reading its history that reaches past it', async () => {
-    // The memory broker never loses messages; the broker Redis is reports a gap after an outage
-    // (redis-faults tests). Here the Hub's listener is told of one directly, to see who hears.
-    const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
-    const listeners = new Map<string, StreamListener>();
-    const subscribe = broker.subscribe.bind(broker);
-    broker.subscribe = (stream, listener) => {
-      listeners.set(stream, listener);
-      return subscribe(stream, listener);
-    };
-    // The history of a viewer resuming from `held` waits until the test lets it go.
-    const history = broker.history.bind(broker);
-    let letGo!: () => void;
-    const gate = new Promise<void>((resolve) => (letGo = resolve));
     let held = '';
-    broker.history = async (stream, afterId, limit) => {
-      if (afterId === held) await gate;
-      return history(stream, afterId, limit);
-    };
+    const { broker, listeners, letGo } = brokerWithGaps((afterId) => afterId === held);
     const node = await startTestNode({}, { broker });
     const readers: SseReader[] = [];
     const kinds = (reader: SseReader) => reader.events.map((event) => event.event ?? event.id);
@@ -438,20 +445,7 @@ describe('one node: a gap the broker reports', function () {
   });
 
   it('tells a viewer still reading its history where its live messages begin, when the history stops short of the gap', async () => {
-    const broker = new MemoryBroker({ historySize: 100, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
-    const listeners = new Map<string, StreamListener>();
-    const subscribe = broker.subscribe.bind(broker);
-    broker.subscribe = (stream, listener) => {
-      listeners.set(stream, listener);
-      return subscribe(stream, listener);
-    };
-    const history = broker.history.bind(broker);
-    let letGo!: () => void;
-    const gate = new Promise<void>((resolve) => (letGo = resolve));
-    broker.history = async (stream, afterId, limit) => {
-      await gate;
-      return history(stream, afterId, limit);
-    };
+    const { broker, listeners, letGo } = brokerWithGaps(() => true);
     const node = await startTestNode({}, { broker });
     const readers: SseReader[] = [];
     try {
