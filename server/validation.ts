@@ -48,8 +48,8 @@ function messageBodyBytes(limits: MessageLimits, encoding: 'json' | 'form'): num
 const MESSAGE_BODY_OVERHEAD = 256;
 
 /** The body limit for a message post: MAX_BODY_BYTES, or what a message at the limits needs if more. */
-export function messageBodyLimit(maxBodyBytes: number, limits: MessageLimits, encoding: 'json' | 'form'): number {
-  return Math.max(maxBodyBytes, messageBodyBytes(limits, encoding));
+export function messageBodyLimit(limits: MessageLimits & { maxBodyBytes: number }, encoding: 'json' | 'form'): number {
+  return Math.max(limits.maxBodyBytes, messageBodyBytes(limits, encoding));
 }
 
 /** Author is one line: runs of white space become one space. */

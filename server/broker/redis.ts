@@ -394,7 +394,7 @@ export class RedisBroker implements Broker {
     else this.log.warn({ stream: state.stream, afterId }, 'messages were trimmed before this node could deliver them');
     for (const listener of state.listeners) {
       try {
-        // A gap is reported only where something was trimmed: trimmedThrough is set.
+        // A gap is reported only where something was trimmed or the log forked: trimmedThrough is set.
         listener.onGap({ afterId, lost: page.lost, trimmedThrough: page.trimmedThrough ?? afterId });
       } catch (error) {
         this.log.error({ stream: state.stream, err: describe(error) }, 'a stream listener threw');

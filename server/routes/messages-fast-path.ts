@@ -22,7 +22,7 @@ const JSON_TYPE = /^application\/json[ \t]*(?:;[ \t]*charset[ \t]*=[ \t]*"?utf-8
 export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number): (socket: Socket, head: RequestHead) => FastRequest | null {
   const { config } = context;
   // Express's limit for the same body (routes/streams.ts), so that both take the same posts.
-  const jsonBodyLimit = messageBodyLimit(config.maxBodyBytes, config, 'json');
+  const jsonBodyLimit = messageBodyLimit(config, 'json');
   return (socket, head) => {
     if (head.method !== 'POST') return null;
     const match = PATH.exec(head.path);

@@ -82,26 +82,24 @@ export function streamRoutes(context: AppContext): Router {
     await sendStreamPage(res, stream, parseLastEventId(req.query.lastEventId), formView(stream));
   });
 
-  // HEAD of an event stream: the head a GET would get, and no stream. Left to the GET route,
-  // Node would drop the head it writes for a HEAD and then the frames would reach the socket bare.
-  router.head('/streams/:stream/events', (req, res) => {
+  const eventStreamRequest = (req: Request) =>
     parseEventStreamRequest({
       stream: req.params.stream,
       format: req.query.format,
       lastEventIdHeader: req.get('last-event-id'),
       lastEventIdQuery: req.query.lastEventId,
     });
+
+  // HEAD of an event stream: the head a GET would get, and no stream. Left to the GET route,
+  // Node would drop the head it writes for a HEAD and then the frames would reach the socket bare.
+  router.head('/streams/:stream/events', (req, res) => {
+    eventStreamRequest(req);
     if (context.isShuttingDown()) throw apiError('shutting_down');
     res.writeHead(200, SSE_HEADERS).end();
   });
 
   router.get('/streams/:stream/events', async (req, res) => {
-    const request = parseEventStreamRequest({
-      stream: req.params.stream,
-      format: req.query.format,
-      lastEventIdHeader: req.get('last-event-id'),
-      lastEventIdQuery: req.query.lastEventId,
-    });
+    const request = eventStreamRequest(req);
     // Pipelined behind a request whose answer is still being written, the response gets the
     // socket only once that answer is out: a stream started before would write its frames ahead
     // of that answer's end and of its own head, and count the answer's bytes as its own backlog.
@@ -138,8 +136,8 @@ export function streamRoutes(context: AppContext): Router {
       })
     : (_req: Request, _res: Response, next: NextFunction) => next();
 
-  const parseJson = express.json({ limit: messageBodyLimit(config.maxBodyBytes, config, 'json'), type: JSON_TYPE });
-  const parseForm = express.urlencoded({ limit: messageBodyLimit(config.maxBodyBytes, config, 'form'), extended: false, parameterLimit: 20, type: FORM_TYPE });
+  const parseJson = express.json({ limit: messageBodyLimit(config, 'json'), type: JSON_TYPE });
+  const parseForm = express.urlencoded({ limit: messageBodyLimit(config, 'form'), extended: false, parameterLimit: 20, type: FORM_TYPE });
 
   router.post(
     '/streams/:stream/messages',

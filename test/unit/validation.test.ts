@@ -13,18 +13,18 @@ describe('messageBodyLimit', () => {
       const author = char.repeat(limits.maxAuthorChars);
       const text = char.repeat(limits.maxTextChars);
       const form = new URLSearchParams({ author, text }).toString();
-      assert.ok(Buffer.byteLength(form) <= messageBodyLimit(0, limits, 'form'), `form of ${JSON.stringify(char)}`);
+      assert.ok(Buffer.byteLength(form) <= messageBodyLimit({ ...limits, maxBodyBytes: 0 }, 'form'), `form of ${JSON.stringify(char)}`);
       const escaped = `{"author":"${escapeAll(author)}","text":"${escapeAll(text)}"}`;
       assert.deepEqual(JSON.parse(escaped), { author, text });
-      assert.ok(Buffer.byteLength(escaped) <= messageBodyLimit(0, limits, 'json'), `JSON of ${JSON.stringify(char)}`);
+      assert.ok(Buffer.byteLength(escaped) <= messageBodyLimit({ ...limits, maxBodyBytes: 0 }, 'json'), `JSON of ${JSON.stringify(char)}`);
     }
   });
 
   it('is MAX_BODY_BYTES where that is more, and grows with the length limits where it is not', () => {
-    assert.equal(messageBodyLimit(1_000_000, limits, 'form'), 1_000_000);
-    assert.equal(messageBodyLimit(16 * 1024, limits, 'json'), 16 * 1024, 'the default holds any JSON message at the default limits');
-    assert.ok(messageBodyLimit(16 * 1024, limits, 'form') > 16 * 1024);
+    assert.equal(messageBodyLimit({ ...limits, maxBodyBytes: 1_000_000 }, 'form'), 1_000_000);
+    assert.equal(messageBodyLimit({ ...limits, maxBodyBytes: 16 * 1024 }, 'json'), 16 * 1024, 'the default holds any JSON message at the default limits');
+    assert.ok(messageBodyLimit({ ...limits, maxBodyBytes: 16 * 1024 }, 'form') > 16 * 1024);
     const wide = { maxAuthorChars: 50, maxTextChars: 100_000 };
-    assert.ok(messageBodyLimit(16 * 1024, wide, 'json') >= 6 * 100_050);
+    assert.ok(messageBodyLimit({ ...wide, maxBodyBytes: 16 * 1024 }, 'json') >= 6 * 100_050);
   });
 });
