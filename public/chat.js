@@ -373,10 +373,8 @@
     setMyName(name);
   });
 
-  // The text a post in flight carries, and what the box is to hold once its answer replaces the
-  // form: the person may go on typing while it travels.
+  // The text a post in flight carries: the person may go on typing while it travels.
   let sentText = null;
-  let keptText = null;
 
   document.addEventListener('htmx:before:request', (event) => {
     if (event.detail.ctx?.sourceElement?.id !== 'post-form') return;
@@ -407,7 +405,13 @@
     const ctx = event.detail.ctx;
     if (ctx?.sourceElement?.id !== 'post-form') return;
     if (/^\s*<form id="post-form"/.test(ctx.text ?? '')) {
-      keptText = textToKeep(ctx.response?.status ?? 0);
+      // Into the new form before it is shown: htmx inserts it a settle delay before after:swap,
+      // so filled in there the box would show blank for a moment (and drop what was typed then).
+      const kept = textToKeep(ctx.response?.status ?? 0);
+      for (const task of event.detail.tasks ?? []) {
+        const box = task.fragment?.querySelector?.('#text');
+        if (box) box.textContent = kept;
+      }
       return;
     }
     event.preventDefault();
@@ -420,8 +424,6 @@
     // Ready for the next message (or to fix this one): the new form's box gets the focus back.
     const box = textBox();
     if (!box) return;
-    if (keptText !== null) box.value = keptText;
-    keptText = null;
     box.focus();
     box.setSelectionRange(box.value.length, box.value.length);
   });

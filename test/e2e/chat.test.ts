@@ -254,10 +254,19 @@ describe('e2e: the chat page on one node', function () {
     await page.keyboard.press('Shift+Enter');
     await page.keyboard.insertText('and then more');
     await page.locator('#text').press('Enter');
+    // What the box holds as each new form goes in, before anything later can fill it.
+    await page.evaluate(() => {
+      const shown: string[] = [];
+      Object.assign(window, { boxesShown: shown });
+      const watch = new MutationObserver(() => shown.push((document.getElementById('text') as HTMLTextAreaElement | null)?.value ?? '(none)'));
+      watch.observe(document.getElementById('post-form')!.parentElement!, { childList: true });
+    });
     letGo();
     await waitForTexts(page, ['first, slowly']);
     await page.waitForFunction(() => document.getElementById('post-form')?.getAttribute('aria-busy') === null);
     assert.equal(await page.locator('#text').inputValue(), 'and then more');
+    const shown = await page.evaluate(() => (window as unknown as { boxesShown: string[] }).boxesShown);
+    assert.ok(shown.length > 0 && shown.every((text) => text === 'and then more'), `the new form never showed the box otherwise: ${JSON.stringify(shown)}`);
     assert.equal(await page.locator('#post-form .send').isDisabled(), false);
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'text');
     await page.unroute('**/streams/slow-net/messages');
