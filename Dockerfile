@@ -4,10 +4,10 @@
 # 2026-04-30, and an image ships its runtime's security fixes only while that line gets them.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
-# node-gyp builds the native parts (server/native: event loop slice, direct socket writes, request head scan) during npm ci.
+# node-gyp builds the native parts (server/native: event loop slice, direct socket writes, request head scan, post lane) during npm ci.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-COPY server/native/binding.gyp server/native/build.mjs server/native/scheduler.c server/native/socket-writer.c server/native/http-head.c server/native/typed-array.h ./server/native/
+COPY server/native/binding.gyp server/native/build.mjs server/native/scheduler.c server/native/socket-writer.c server/native/http-head.c server/native/post-lane.c server/native/http-token.h server/native/typed-array.h ./server/native/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY server ./server

@@ -12,8 +12,11 @@ import { eventStreamFastPath } from './routes/events.js';
 import { answerClientError, answerUnmetExpectation } from './http/client-error.js';
 import { connectionRouter } from './http/connection-router.js';
 import { PostRateLimit } from './http/post-rate-limit.js';
-import { messagesFastPath } from './routes/messages-fast-path.js';
+import { PostLane } from './http/post-lane.js';
+import { lanePosts, messagesFastPath } from './routes/messages-fast-path.js';
+import { loadPostLane } from './native/post-lane.js';
 import { loadSocketWriter, SocketWriter } from './native/socket-writer.js';
+import { messageBodyLimit } from './validation.js';
 import { WriteScheduler } from './sse/write-scheduler.js';
 
 export interface RunningNode {
@@ -47,7 +50,8 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   let shuttingDown = false;
   const postRateLimit = config.rateLimitPosts > 0 ? new PostRateLimit(config.rateLimitPosts, config.rateLimitWindowMs) : null;
   const sseOptions = Object.freeze({ retryMs: config.retryMs, slowClientBytes: config.slowClientBytes });
-  const context = { config, broker, hub, scheduler, sseOptions, logger, postRateLimit, isShuttingDown: () => shuttingDown };
+  const lane = postLane(config, broker, postRateLimit, logger);
+  const context = { config, broker, hub, scheduler, sseOptions, logger, postRateLimit, postLaneStats: lane?.stats ?? null, isShuttingDown: () => shuttingDown };
   // Host is checked in the app (app.ts), which answers in the API's error format.
   const httpServer = createHttpServer({ requireHostHeader: false }, buildApp(context));
   // Event streams live for hours; only the request head has a deadline.
@@ -58,8 +62,12 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   httpServer.on('checkExpectation', answerUnmetExpectation);
   const router = connectionRouter(
     httpServer,
-    { takeover: eventStreamFastPath(context), request: messagesFastPath(context, httpServer.keepAliveTimeout) },
-    { maxHeadBytes: 16 * 1024, headTimeoutMs: httpServer.headersTimeout, keepAliveTimeoutMs: httpServer.keepAliveTimeout, writer },
+    {
+      takeover: eventStreamFastPath(context),
+      request: messagesFastPath(context, httpServer.keepAliveTimeout),
+      lanePost: lanePosts(context, httpServer.keepAliveTimeout),
+    },
+    { maxHeadBytes: 16 * 1024, headTimeoutMs: httpServer.headersTimeout, keepAliveTimeoutMs: httpServer.keepAliveTimeout, writer, lane },
   );
   // The sockets' high-water mark fixed at Node 20's 16 KiB (Node 22 made it 64 KiB): a replay's
   // pacing and SLOW_CLIENT_BYTES's floor rely on when a socket asks for 'drain'.
@@ -85,6 +93,8 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   const close = () =>
     (closing ??= (async () => {
       shuttingDown = true;
+      // From here posts get 503, which the lane does not answer: Node reads every connection again.
+      lane?.handBackAll();
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       await hub.close();
       scheduler.flushAll();
@@ -107,6 +117,28 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
       await broker.close();
     })());
   return { server, broker, hub, url, brokerStarted, close };
+}
+
+/**
+ * The native post lane, where it is built and may be used: a broker that publishes at once (the
+ * in-memory one; over Redis a post waits for the script anyway), no per-client rate limit and no
+ * proxies (the lane does not count posts, nor read X-Forwarded-For).
+ */
+function postLane(config: Readonly<Config>, broker: Broker, postRateLimit: PostRateLimit | null, logger: Logger): PostLane | null {
+  if (!config.postLane) return null;
+  const off = !broker.publishNow ? 'the broker publishes asynchronously' : postRateLimit ? 'posts are rate-limited (RATE_LIMIT_POSTS)' : config.trustProxyHops > 0 ? 'behind proxies (TRUST_PROXY_HOPS)' : null;
+  if (off) {
+    logger.info({ reason: off }, 'post lane not used');
+    return null;
+  }
+  const loaded = loadPostLane();
+  if ('reason' in loaded) {
+    if (process.platform === 'linux') logger.warn({ reason: loaded.reason }, 'post lane not available');
+    else logger.info({ reason: loaded.reason }, 'post lane not available');
+    return null;
+  }
+  logger.info('post lane');
+  return new PostLane(loaded.calls, { bodyBytes: messageBodyLimit(config, 'json'), authorChars: config.maxAuthorChars, textChars: config.maxTextChars });
 }
 
 /** The writer of viewers' frames and posts' answers: direct where the native part is built, as configured. */

@@ -6,7 +6,9 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { apiError } from '../errors.js';
+import type { MessageInput } from '../broker/broker.js';
 import { SocketWriter } from '../native/socket-writer.js';
+import { resumeNodeReads, type LaneOwner, type PostLane } from './post-lane.js';
 import { renderErrorResponse } from './raw-response.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
@@ -27,6 +29,8 @@ export interface FastRoutes {
   takeover(head: RequestHead): ((socket: Socket) => void) | null;
   /** A request answered on the connection, which then stays open for the next one. */
   request(socket: Socket, head: RequestHead): FastRequest | null;
+  /** A post the native lane read and checked: its answer, at once. */
+  lanePost?(socket: Socket, stream: string, input: MessageInput, keepAlive: boolean): string;
 }
 
 export interface ConnectionRouterOptions {
@@ -37,12 +41,15 @@ export interface ConnectionRouterOptions {
   keepAliveTimeoutMs: number;
   /** How answers reach the socket (direct where the native part is built); socket.write by default. */
   writer?: SocketWriter;
+  /** Reads kept-alive post connections in C between requests, where it is built and may be used. */
+  lane?: PostLane | null;
 }
 
 export interface ConnectionRouter {
   /** The `net` server's connection listener. */
   onConnection(socket: Socket): void;
-  /** Shutdown: closes the raw keep-alive connections with no request in progress. */
+  /** Shutdown: closes the raw keep-alive connections with no request in progress (and gives
+   * every connection the lane reads back to Node first, whose fast path then answers 503). */
   closeIdleConnections(): void;
   closeAllConnections(): void;
 }
@@ -56,13 +63,16 @@ interface Shared {
    * (the HTTP server only knows the connections it was handed). */
   open: Set<Socket>;
   idle: Set<Socket>;
+  lane: PostLane | null;
 }
 
 export function connectionRouter(httpServer: HttpServer, routes: FastRoutes, options: ConnectionRouterOptions): ConnectionRouter {
-  const shared: Shared = { httpServer, routes, options, writer: options.writer ?? new SocketWriter(null), open: new Set(), idle: new Set() };
+  const lane = routes.lanePost ? (options.lane ?? null) : null;
+  const shared: Shared = { httpServer, routes, options, writer: options.writer ?? new SocketWriter(null), open: new Set(), idle: new Set(), lane };
   return {
     onConnection: (socket) => new RawConnection(socket, shared),
     closeIdleConnections() {
+      shared.lane?.handBackAll();
       for (const socket of shared.idle) {
         const connection = (socket as RoutedSocket)[ROUTED];
         if (connection) connection.closeOnceIdle();
@@ -112,7 +122,7 @@ function onRoutedSocketClose(this: RoutedSocket): void {
  * a dozen closures: most connections carry one event stream, and what they allocate before it
  * starts shows in the setup time and memory of 15,000 viewers.
  */
-class RawConnection {
+class RawConnection implements LaneOwner {
   private received: Buffer | null = null;
   /** Responses owed, oldest first (null until ready): publish is async, but HTTP/1.1 answers
    * pipelined requests in the order they came. */
@@ -134,8 +144,11 @@ class RawConnection {
   private answeredSinceArm = false;
   /** Set once a request was answered here: the connection may now stay open between requests. */
   private kept: { onEnd: () => void } | null = null;
-  /** Chunks read so far: tells an idle deadline whether a request came in the meantime. */
+  /** Chunks read so far (and posts the lane read): tells an idle deadline whether a request came
+   * in the meantime. */
   private reads = 0;
+  /** The post lane's slot while the lane reads this connection instead of Node, else -1. */
+  private laneSlot = -1;
   private readonly onData = (chunk: Buffer) => this.data(chunk);
 
   constructor(
@@ -302,7 +315,27 @@ class RawConnection {
     else {
       this.arm('next request');
       shared.idle.add(socket);
+      // Served here and now between requests: the next posts are read in C if the lane may.
+      if (this.kept && this.laneSlot < 0 && shared.lane) this.laneSlot = shared.lane.adopt(this, socket);
     }
+  }
+
+  /** A post the lane read on this connection (see http/post-lane.ts), checked as the route checks. */
+  lanePost(stream: string, author: string, text: string, keepAlive: boolean): void {
+    this.reads++;
+    const { socket, shared } = this;
+    if (this.next !== 'read' || socket.destroyed) return;
+    this.answeredSinceArm = true;
+    this.write(shared.routes.lanePost!(socket, stream, { author, text }, keepAlive));
+    if (!keepAlive) this.next = 'close';
+    this.settle();
+  }
+
+  /** The lane stopped reading this connection: Node reads it again, from `rest`. */
+  laneHandBack(rest: Buffer | undefined): void {
+    this.laneSlot = -1;
+    resumeNodeReads(this.socket);
+    if (rest) this.data(rest);
   }
 
   private handOff(): void {
@@ -337,6 +370,10 @@ class RawConnection {
   private detach(): void {
     const { socket, kept } = this;
     this.disarm();
+    if (this.laneSlot >= 0) {
+      this.shared.lane!.release(this.laneSlot);
+      this.laneSlot = -1;
+    }
     socket.off('data', this.onData);
     socket.off('error', destroyOnError);
     socket.off('close', onRoutedSocketClose);

@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 
 /** The addon's exports, or why there are none here. */
-export function loadAddon<Calls>(name: 'scheduler' | 'socket_writer' | 'http_head'): { calls: Calls } | { reason: string } {
+export function loadAddon<Calls>(name: 'scheduler' | 'socket_writer' | 'http_head' | 'post_lane'): { calls: Calls } | { reason: string } {
   if (process.platform !== 'linux') return { reason: 'not Linux' };
   try {
     // From dist/server/native/ to server/native/build/Release/.

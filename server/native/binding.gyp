@@ -12,7 +12,12 @@
     },
     {
       "target_name": "http_head",
-      "sources": ["http-head.c", "typed-array.h"],
+      "sources": ["http-head.c", "http-token.h", "typed-array.h"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "post_lane",
+      "sources": ["post-lane.c", "http-token.h"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

@@ -1,4 +1,4 @@
-// npm's install step: builds scheduler.c, socket-writer.c and http-head.c with node-gyp against the headers of the Node that runs
+// npm's install step: builds scheduler.c, socket-writer.c, http-head.c and post-lane.c with node-gyp against the headers of the Node that runs
 // it, so nothing is downloaded. Optional: wherever it cannot be built, the install goes on and the
 // node runs without it (and says why at start).
 import { spawnSync } from 'node:child_process';
@@ -16,7 +16,7 @@ function skip(reason) {
   } catch {
     // A read-only checkout: nothing to copy from it either.
   }
-  console.warn(`sse-chat: the native parts (event loop slice, direct socket writes, request head scan) are not built (${reason}); the server runs without them`);
+  console.warn(`sse-chat: the native parts (event loop slice, direct socket writes, request head scan, post lane) are not built (${reason}); the server runs without them`);
   process.exit(0);
 }
 

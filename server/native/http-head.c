@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <node_api.h>
 #include "typed-array.h"
+#include "http-token.h"
 
 // As request-head.ts: the head's end is looked for in the first bytes only.
 #define SCAN_BYTES 4096
@@ -22,18 +23,6 @@
 #define FIELDS_PER_HEADER 5
 // ` HTTP/1.x`
 #define VERSION_LENGTH 9
-
-// RFC 9110's tchar.
-static bool is_token(uint8_t c) {
-  if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 // What Node's parser takes in a header value: tab, and every byte but the other control characters.
 static bool is_value_byte(uint8_t c) {

@@ -4,7 +4,7 @@
 // catalogue). Anything else (forms, bad JSON, invalid messages, rate-limited clients, chunked
 // bodies, Expect, other charsets) is handed to Express, so every error answer comes from one place.
 import type { Socket } from 'node:net';
-import type { Message } from '../broker/broker.js';
+import type { Message, MessageInput } from '../broker/broker.js';
 import { messageJson, messageJsonBytes } from '../broker/message-json.js';
 import { apiError, asApiError } from '../errors.js';
 import type { FastRequest } from '../http/connection-router.js';
@@ -39,6 +39,21 @@ export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number
     const bodyBytes = Number(contentLength);
     if (bodyBytes > jsonBodyLimit) return null;
     return new FastPost(bodyBytes, stream, socket, head.path, context, keepAliveTimeoutMs);
+  };
+}
+
+/**
+ * Posts the native post lane read and checked (http/post-lane.ts), on a node whose broker
+ * publishes at once and with no rate limit: published, and answered with the bytes answer() gives.
+ */
+export function lanePosts(context: AppContext, keepAliveTimeoutMs: number): (socket: Socket, stream: string, input: MessageInput, keepAlive: boolean) => string {
+  return (_socket, stream, input, keepAlive) => {
+    const path = `/streams/${stream}/messages`;
+    try {
+      return createdResponse(context.broker.publishNow!(stream, input), stream, '', keepAlive, keepAliveTimeoutMs);
+    } catch (error) {
+      return failedResponse(context, path, error, '', keepAlive, keepAliveTimeoutMs);
+    }
   };
 }
 
@@ -107,20 +122,28 @@ class FastPost implements FastRequest {
   }
 
   private created(message: Message, headerLines: string, keepAlive: boolean): string {
-    return renderJsonResponse({
-      status: 201,
-      // STREAM_NAME's characters are all ones encodeURIComponent leaves as they are.
-      headerLines: `${headerLines}Location: /streams/${this.stream}/messages?after=${message.id}\r\n`,
-      json: messageJson(message),
-      jsonBytes: messageJsonBytes(message),
-      keepAlive,
-      keepAliveTimeoutMs: this.keepAliveTimeoutMs,
-    });
+    return createdResponse(message, this.stream, headerLines, keepAlive, this.keepAliveTimeoutMs);
   }
 
   private failed(error: unknown, headerLines: string, keepAlive: boolean): string {
-    const known = asApiError(error);
-    if (!known) this.context.logger.error({ err: error, method: 'POST', url: this.path }, 'unhandled error');
-    return renderErrorResponse(known ?? apiError('internal'), { headerLines, keepAlive, keepAliveTimeoutMs: this.keepAliveTimeoutMs });
+    return failedResponse(this.context, this.path, error, headerLines, keepAlive, this.keepAliveTimeoutMs);
   }
+}
+
+function createdResponse(message: Message, stream: string, headerLines: string, keepAlive: boolean, keepAliveTimeoutMs: number): string {
+  return renderJsonResponse({
+    status: 201,
+    // STREAM_NAME's characters are all ones encodeURIComponent leaves as they are.
+    headerLines: `${headerLines}Location: /streams/${stream}/messages?after=${message.id}\r\n`,
+    json: messageJson(message),
+    jsonBytes: messageJsonBytes(message),
+    keepAlive,
+    keepAliveTimeoutMs,
+  });
+}
+
+function failedResponse(context: AppContext, path: string, error: unknown, headerLines: string, keepAlive: boolean, keepAliveTimeoutMs: number): string {
+  const known = asApiError(error);
+  if (!known) context.logger.error({ err: error, method: 'POST', url: path }, 'unhandled error');
+  return renderErrorResponse(known ?? apiError('internal'), { headerLines, keepAlive, keepAliveTimeoutMs });
 }

@@ -17,10 +17,18 @@ function comparable(response: RawResponse): string {
   return [String(response.status), ...headers, '', normalise(response.body)].join('\n');
 }
 
-/** Sends `bytes` on a fresh connection: the responses, and whether the server then closed it. */
-async function exchange(url: string, bytes: string | Buffer, count = 1): Promise<{ responses: RawResponse[]; closed: boolean }> {
+/**
+ * Sends `bytes` on a fresh connection: the responses, and whether the server then closed it. With
+ * `first`, a plain post goes first and is answered: a node with the native post lane then reads
+ * the rest of the connection in C (http/post-lane.ts).
+ */
+async function exchange(url: string, bytes: string | Buffer, count = 1, first?: string): Promise<{ responses: RawResponse[]; closed: boolean }> {
   const connection = await openRaw(url);
   try {
+    if (first) {
+      connection.send(first);
+      assert.equal((await connection.responses(1))[0]!.status, 201);
+    }
     connection.send(bytes);
     const responses = await connection.responses(count);
     const closed = await Promise.race([connection.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 150))]);
@@ -118,6 +126,66 @@ describe('one node: the raw POST fast path', function () {
     });
   }
 
+  // The same requests as the second on a kept-alive connection, which the native post lane reads
+  // where it is built: what it takes and what it hands back to Node alike.
+  for (const [name, bytes] of CASES) {
+    it(`answers as Express does after a first post on the connection: ${name}`, async () => {
+      const first = jsonPost('first', '{"author":"a","text":"first"}');
+      const viaLane = await exchange(fast.url, bytes, 1, first);
+      const viaExpress = await exchange(express.url, bytes, 1, first);
+      assert.equal(comparable(viaLane.responses[0]!), comparable(viaExpress.responses[0]!));
+      assert.equal(viaLane.closed, viaExpress.closed, 'closes the connection alike');
+    });
+  }
+
+  it('reads the posts after the first on a kept-alive connection in C, where the post lane is built', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const lanePosts = async () => Number(/^sse_chat_post_lane_posts_total\{[^}]*\} (\d+)$/m.exec(await (await fetch(`${fast.url}/metrics`)).text())?.[1]);
+    const before = await lanePosts();
+    const connection = await openRaw(fast.url);
+    try {
+      for (const text of ['one', 'two', 'three']) {
+        connection.send(jsonPost('lane', JSON.stringify({ author: 'a', text })));
+        assert.equal((await connection.responses(1))[0]!.status, 201);
+      }
+    } finally {
+      connection.close();
+    }
+    assert.equal((await lanePosts()) - before, 2, 'the second and third');
+  });
+
+  for (const env of [{ POST_LANE: 'off' }, { RATE_LIMIT_POSTS: '100' }, { TRUST_PROXY_HOPS: '1' }] as Record<string, string>[]) {
+    it(`leaves every post to Node with ${JSON.stringify(env)}`, async () => {
+      const node = await startTestNode(env);
+      try {
+        const connection = await openRaw(node.url);
+        try {
+          for (const text of ['one', 'two', 'three']) {
+            connection.send(jsonPost('no-lane', JSON.stringify({ author: 'a', text })));
+            assert.equal((await connection.responses(1))[0]!.status, 201);
+          }
+        } finally {
+          connection.close();
+        }
+        const metrics = await (await fetch(`${node.url}/metrics`)).text();
+        assert.match(metrics, /^sse_chat_post_lane_posts_total\{[^}]*\} 0$/m);
+      } finally {
+        await node.close();
+      }
+    });
+  }
+
+  it('goes on serving when a client resets a connection the post lane reads', async () => {
+    const connection = await openRaw(fast.url);
+    connection.send(jsonPost('reset', '{"author":"a","text":"before"}'));
+    assert.equal((await connection.responses(1))[0]!.status, 201);
+    connection.socket.resetAndDestroy();
+    const after = await exchange(fast.url, jsonPost('reset', '{"author":"a","text":"after"}'), 1, jsonPost('reset', '{"author":"a","text":"first"}'));
+    assert.equal(after.responses[0]!.status, 201);
+    const history = (await (await fetch(`${fast.url}/streams/reset/messages`)).json()) as { messages: { text: string }[] };
+    assert.deepEqual(history.messages.map((message) => message.text), ['before', 'first', 'after']);
+  });
+
   it('leaves an HTTP/1.1 request without Host to the HTTP server, which answers 400 in the API format and closes: a post and an event stream alike', async () => {
     for (const url of [fast.url, express.url]) {
       for (const bytes of [
@@ -187,15 +255,21 @@ describe('one node: the raw POST fast path', function () {
     });
   }
 
-  it('answers pipelined posts in order, then hands the connection to Express mid-way, losing nothing', async () => {
+  for (const firstPost of [false, true]) {
+  it(`answers pipelined posts in order, then hands the connection to Express mid-way, losing nothing${firstPost ? ', behind a first post (the post lane reads them)' : ''}`, async () => {
     const connection = await openRaw(fast.url);
+    const stream = firstPost ? 'pipe-lane' : 'pipe';
     try {
+      if (firstPost) {
+        connection.send(jsonPost(stream, '{"author":"p","text":"first"}'));
+        assert.equal((await connection.responses(1))[0]!.status, 201);
+      }
       const texts = Array.from({ length: 50 }, (_, index) => `m${index}`);
       connection.send(
-        texts.map((text) => jsonPost('pipe', JSON.stringify({ author: 'p', text }))).join('') +
+        texts.map((text) => jsonPost(stream, JSON.stringify({ author: 'p', text }))).join('') +
           rawRequest('GET', '/healthz') +
-          rawRequest('POST', '/streams/pipe/messages', { 'Content-Type': 'application/x-www-form-urlencoded' }, 'author=p&text=form') +
-          jsonPost('pipe', '{"author":"p","text":"after"}'),
+          rawRequest('POST', `/streams/${stream}/messages`, { 'Content-Type': 'application/x-www-form-urlencoded' }, 'author=p&text=form') +
+          jsonPost(stream, '{"author":"p","text":"after"}'),
       );
       const responses = await connection.responses(53);
       const posted = responses.slice(0, 50).map((response) => JSON.parse(response.body) as { id: string; text: string });
@@ -205,13 +279,15 @@ describe('one node: the raw POST fast path', function () {
       assert.equal(JSON.parse(responses[50]!.body).status, 'ok');
       assert.equal(responses[51]!.status, 303);
       assert.equal(responses[52]!.status, 201);
-      const history = await (await fetch(`${fast.url}/streams/pipe/messages?limit=100`)).json() as { messages: { id: string; text: string }[] };
-      assert.deepEqual(history.messages.map((message) => message.text), [...texts, 'form', 'after'], 'every accepted post stored, in order');
-      assert.deepEqual(history.messages.slice(0, 50).map((message) => message.id), posted.map((message) => message.id));
+      const history = await (await fetch(`${fast.url}/streams/${stream}/messages?limit=100`)).json() as { messages: { id: string; text: string }[] };
+      const stored = history.messages.slice(firstPost ? 1 : 0);
+      assert.deepEqual(stored.map((message) => message.text), [...texts, 'form', 'after'], 'every accepted post stored, in order');
+      assert.deepEqual(stored.slice(0, 50).map((message) => message.id), posted.map((message) => message.id));
     } finally {
       connection.close();
     }
   });
+  }
 
   it('keeps a connection alive across posts sent one at a time, then opens an event stream on it', async () => {
     const connection = await openRaw(fast.url);
@@ -309,6 +385,30 @@ describe('one node: the raw POST fast path', function () {
       connection.send(second.slice(bodyStart + 5));
       const responses = await connection.responses(2);
       assert.deepEqual(responses.map((response) => [response.status, JSON.parse(response.body).text]), [[201, 'one'], [201, 'two']]);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('reads a post that arrives in pieces on a connection the post lane reads, and the posts after it', async () => {
+    const connection = await openRaw(fast.url);
+    try {
+      const post = (text: string) => jsonPost('lane-pieces', JSON.stringify({ author: 'a', text }));
+      connection.send(post('one'));
+      assert.equal((await connection.responses(1))[0]!.status, 201);
+      // Half a head: the lane hands it back and Node reads on; the rest, then more posts whole.
+      const second = post('two');
+      connection.send(second.slice(0, 20));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      connection.send(second.slice(20));
+      assert.equal(JSON.parse((await connection.responses(1))[0]!.body).text, 'two');
+      connection.send(post('three'));
+      assert.equal(JSON.parse((await connection.responses(1))[0]!.body).text, 'three');
+      connection.send(post('four') + post('five').slice(0, 30));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      connection.send(post('five').slice(30));
+      const responses = await connection.responses(2);
+      assert.deepEqual(responses.map((response) => JSON.parse(response.body).text), ['four', 'five']);
     } finally {
       connection.close();
     }

@@ -1,0 +1,93 @@
+// Which kept-alive post connections the native post lane reads (native/post-lane.c), and the way
+// back to Node's reads. A connection is adopted between requests, with nothing read and nothing
+// owed, and handed back at the first bytes the lane does not take plainly; both directions stop
+// or restart the reads of the socket's libuv handle, as Node's net does itself for backpressure.
+import type { Socket } from 'node:net';
+import type { LaneHandBackListener, LaneHandle, LanePostListener, PostLaneCalls, PostLaneLimits } from '../native/post-lane.js';
+
+/** The connection a slot's posts and hand-back go to. */
+export interface LaneOwner {
+  lanePost(stream: string, author: string, text: string, keepAlive: boolean): void;
+  /** Node reads the socket again; `rest` was read and not taken, the start of the next request. */
+  laneHandBack(rest: Buffer | undefined): void;
+}
+
+/** The part of a TCP socket's libuv handle that net.Socket itself uses to stop and restart reads. */
+interface ReadingHandle {
+  fd?: number;
+  reading?: boolean;
+  readStart?(): number;
+  readStop?(): number;
+}
+
+function handleOf(socket: Socket): ReadingHandle | null {
+  return (socket as unknown as { _handle: ReadingHandle | null })._handle;
+}
+
+/** Node reads the socket again (as net.Socket's own tryReadStart). */
+export function resumeNodeReads(socket: Socket): void {
+  const handle = handleOf(socket);
+  if (!handle || socket.destroyed || handle.reading !== false || typeof handle.readStart !== 'function') return;
+  handle.reading = true;
+  const failed = handle.readStart();
+  if (failed) socket.destroy(Object.assign(new Error('read failed'), { errno: failed, syscall: 'read' }));
+}
+
+/** Running totals since the node started, read by /metrics. */
+export interface PostLaneStats {
+  /** Posts the lane read (each then published and answered as on the JavaScript path). */
+  posts: number;
+  /** Connections the lane began to read. */
+  adopted: number;
+}
+
+export class PostLane {
+  readonly stats: PostLaneStats = { posts: 0, adopted: 0 };
+  private readonly owners: (LaneOwner | undefined)[] = [];
+  private readonly lane: LaneHandle;
+
+  constructor(private readonly calls: PostLaneCalls, limits: PostLaneLimits) {
+    const onPost: LanePostListener = (slot, stream, author, text, keepAlive) => {
+      this.stats.posts++;
+      this.owners[slot]?.lanePost(stream, author, text, keepAlive);
+    };
+    const onHandBack: LaneHandBackListener = (slot, rest) => {
+      const owner = this.owners[slot];
+      this.owners[slot] = undefined;
+      owner?.laneHandBack(rest);
+    };
+    this.lane = calls.create(limits, onPost, onHandBack);
+  }
+
+  /**
+   * The lane reads the socket from now on: its slot, or -1 where it cannot (Node then goes on
+   * reading it). Only between requests: nothing read and not yet served.
+   */
+  adopt(owner: LaneOwner, socket: Socket): number {
+    const handle = handleOf(socket);
+    const fd = handle?.fd;
+    // Not a plain TCP or Unix socket (TLS carries the encrypted stream on its descriptor).
+    if (typeof fd !== 'number' || fd < 0 || (socket as { encrypted?: boolean }).encrypted || socket.destroyed || !handle || handle.reading !== true || typeof handle.readStop !== 'function') return -1;
+    if (handle.readStop() !== 0) return -1;
+    handle.reading = false;
+    const slot = this.calls.adopt(this.lane, fd);
+    if (slot < 0) {
+      resumeNodeReads(socket);
+      return -1;
+    }
+    this.owners[slot] = owner;
+    this.stats.adopted++;
+    return slot;
+  }
+
+  /** The lane stops reading the slot's connection; Node does not resume (it is closing). */
+  release(slot: number): void {
+    this.owners[slot] = undefined;
+    this.calls.release(this.lane, slot);
+  }
+
+  /** Every connection back to Node (the node begins to stop: posts then get its 503). */
+  handBackAll(): void {
+    this.calls.handBackAll(this.lane);
+  }
+}

@@ -1,0 +1,654 @@
+// The post lane: reads kept-alive post connections in C, off Node's stream machinery. Once a
+// connection has had a post answered on the raw fast path (http/connection-router.ts), Node stops
+// reading it and the lane polls a duplicate of its descriptor. Each complete JSON post the lane
+// reads plainly is handed to JavaScript as three strings (stream, author, text), already checked as
+// the route checks them; JavaScript publishes it and answers. At the first bytes it does not take
+// plainly (another request, a head or body split across reads, an escape in a JSON string, the end
+// of the connection) it stops and hands those bytes back, and Node reads the connection again.
+// Why: Node's read of a small post (a Buffer, the readable stream, the 'data' event, the head's
+// Map, JSON.parse, the checks) was most of the 57,000 instructions a post cost in bench rooms.
+//
+// What it takes must be a subset of what the JavaScript path takes, giving the same strings: for
+// those the result is the same, and anything else is the JavaScript path's to answer, including
+// every error. The unit tests compare the two on many requests (parse() below is their hook).
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <node_api.h>
+#include <uv.h>
+#include "http-token.h"
+
+// A head longer than this is the JavaScript parser's (it has its own limit).
+#define MAX_HEAD_BYTES 4096
+// As request-head.ts scans them in C; a head with more is parsed in JavaScript.
+#define MAX_HEADER_LINES 64
+// One read's worth: a post's head and body are far smaller, and bytes of a request that does not
+// fit are handed back whole.
+#define READ_BYTES 65536
+
+struct limits {
+  uint32_t body_bytes;
+  uint32_t author_units;
+  uint32_t text_units;
+};
+
+struct lane;
+
+// One adopted connection: a poll handle on its own duplicate of the socket's descriptor, so that
+// libuv's watcher for Node's descriptor is never touched; both name the same socket.
+struct conn {
+  uv_poll_t poll;
+  struct lane *lane;
+  int fd;
+  int32_t slot;
+  bool released;
+};
+
+struct lane {
+  napi_env env;
+  uv_loop_t *loop;
+  napi_ref on_post;
+  napi_ref on_hand_back;
+  napi_async_context async;
+  struct limits limits;
+  struct conn **slots;
+  int32_t slot_count;
+  uint8_t buffer[READ_BYTES];
+};
+
+// ---------- the request, as the JavaScript path would take it ----------
+
+enum { NOT_OURS = 0, TAKEN = 1 };
+
+struct range {
+  size_t start;
+  size_t length;
+};
+
+struct post {
+  struct range stream;
+  struct range author;
+  struct range text;
+  bool keep_alive;
+  // Head and body: where the next request starts.
+  size_t length;
+};
+
+static bool is_name_char(uint8_t c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == '.' || c == '-';
+}
+
+static uint8_t lower(uint8_t c) {
+  return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+// `b[0..n)` is `word`, whatever the letters' case.
+static bool equals_ci(const uint8_t *b, size_t n, const char *word) {
+  size_t length = strlen(word);
+  if (n != length) return false;
+  for (size_t i = 0; i < n; i++) if (lower(b[i]) != (uint8_t)word[i]) return false;
+  return true;
+}
+
+static bool starts_ci(const uint8_t *b, size_t n, size_t *at, const char *word) {
+  size_t length = strlen(word);
+  if (n - *at < length) return false;
+  for (size_t i = 0; i < length; i++) if (lower(b[*at + i]) != (uint8_t)word[i]) return false;
+  *at += length;
+  return true;
+}
+
+static void skip_blanks(const uint8_t *b, size_t n, size_t *at) {
+  while (*at < n && (b[*at] == ' ' || b[*at] == '\t')) (*at)++;
+}
+
+// messages-fast-path.ts's JSON_TYPE: application/json, and at most a UTF-8 charset.
+static bool is_json_type(const uint8_t *b, size_t n) {
+  size_t at = 0;
+  if (!starts_ci(b, n, &at, "application/json")) return false;
+  skip_blanks(b, n, &at);
+  if (at == n) return true;
+  if (b[at++] != ';') return false;
+  skip_blanks(b, n, &at);
+  if (!starts_ci(b, n, &at, "charset")) return false;
+  skip_blanks(b, n, &at);
+  if (at == n || b[at++] != '=') return false;
+  skip_blanks(b, n, &at);
+  if (at < n && b[at] == '"') at++;
+  if (!starts_ci(b, n, &at, "utf-8")) return false;
+  if (at < n && b[at] == '"') at++;
+  skip_blanks(b, n, &at);
+  return at == n;
+}
+
+// The head: `POST /streams/<name>/messages HTTP/1.1`, plain header lines (printable ASCII and
+// spaces, each name once: request-head.ts leaves a repeated one to Node's parser), Host, one
+// Content-Length and one JSON Content-Type, and Connection at most `close` or `keep-alive`;
+// nothing that asks for more (a transfer or content encoding, Expect, Upgrade).
+static bool parse_head(const uint8_t *b, size_t n, const struct limits *limits, struct post *post, size_t *body_start, size_t *body_length) {
+  static const char prefix[] = "POST /streams/";
+  static const char suffix[] = "/messages HTTP/1.1\r\n";
+  size_t at = sizeof prefix - 1;
+  if (n > MAX_HEAD_BYTES) n = MAX_HEAD_BYTES;
+  if (n < at || memcmp(b, prefix, at) != 0) return false;
+  // validation.ts's STREAM_NAME: a letter or digit, then up to 63 of those, `_`, `.` and `-`.
+  size_t name = at;
+  while (at < n && is_name_char(b[at])) at++;
+  size_t name_length = at - name;
+  if (name_length < 1 || name_length > 64 || !((b[name] >= '0' && b[name] <= '9') || (lower(b[name]) >= 'a' && lower(b[name]) <= 'z'))) return false;
+  if (n - at < sizeof suffix - 1 || memcmp(b + at, suffix, sizeof suffix - 1) != 0) return false;
+  at += sizeof suffix - 1;
+  post->stream = (struct range){name, name_length};
+
+  struct range names[MAX_HEADER_LINES];
+  int hosts = 0, lengths = 0, types = 0, connections = 0, lines = 0;
+  uint32_t content_length = 0;
+  post->keep_alive = true;
+  for (;;) {
+    if (n - at < 2) return false;
+    if (b[at] == '\r') {
+      if (b[at + 1] != '\n') return false;
+      at += 2;
+      break;
+    }
+    if (lines == MAX_HEADER_LINES) return false;
+    size_t name_start = at;
+    while (at < n && is_token(b[at])) at++;
+    size_t header_name_length = at - name_start;
+    if (header_name_length == 0 || at == n || b[at] != ':') return false;
+    for (int i = 0; i < lines; i++) {
+      if (names[i].length != header_name_length) continue;
+      size_t same = 0;
+      while (same < header_name_length && lower(b[names[i].start + same]) == lower(b[name_start + same])) same++;
+      if (same == header_name_length) return false;
+    }
+    names[lines++] = (struct range){name_start, header_name_length};
+    at++;
+    while (at < n && b[at] == ' ') at++;
+    size_t value_start = at;
+    while (at < n && b[at] >= 0x20 && b[at] <= 0x7e) at++;
+    if (n - at < 2 || b[at] != '\r' || b[at + 1] != '\n') return false;
+    size_t value_end = at;
+    while (value_end > value_start && b[value_end - 1] == ' ') value_end--;
+    at += 2;
+    const uint8_t *header = b + name_start;
+    const uint8_t *value = b + value_start;
+    size_t value_length = value_end - value_start;
+    if (equals_ci(header, header_name_length, "host")) {
+      hosts++;
+    } else if (equals_ci(header, header_name_length, "content-length")) {
+      if (++lengths > 1 || value_length < 1 || value_length > 9) return false;
+      content_length = 0;
+      for (size_t i = 0; i < value_length; i++) {
+        if (value[i] < '0' || value[i] > '9') return false;
+        content_length = content_length * 10 + (value[i] - '0');
+      }
+    } else if (equals_ci(header, header_name_length, "content-type")) {
+      if (++types > 1 || !is_json_type(value, value_length)) return false;
+    } else if (equals_ci(header, header_name_length, "connection")) {
+      if (++connections > 1) return false;
+      if (equals_ci(value, value_length, "close")) post->keep_alive = false;
+      else if (!equals_ci(value, value_length, "keep-alive")) return false;
+    } else if (equals_ci(header, header_name_length, "transfer-encoding") || equals_ci(header, header_name_length, "content-encoding") ||
+               equals_ci(header, header_name_length, "expect") || equals_ci(header, header_name_length, "upgrade")) {
+      return false;
+    }
+  }
+  if (hosts != 1 || lengths != 1 || types != 1 || content_length > limits->body_bytes) return false;
+  *body_start = at;
+  *body_length = content_length;
+  return true;
+}
+
+static bool is_json_space(uint8_t c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// One UTF-8 character at b[*at] (strictly: no overlong forms, no surrogates, nothing past
+// U+10FFFF), moved past; its code point, or -1 when the bytes are not one.
+static int32_t next_code_point(const uint8_t *b, size_t n, size_t *at) {
+  uint8_t c = b[*at];
+  if (c < 0x80) {
+    (*at)++;
+    return c;
+  }
+  size_t extra;
+  uint8_t low = 0x80, high = 0xbf;
+  int32_t point;
+  if (c >= 0xc2 && c <= 0xdf) {
+    extra = 1;
+    point = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    extra = 2;
+    point = c & 0x0f;
+    if (c == 0xe0) low = 0xa0;
+    if (c == 0xed) high = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    extra = 3;
+    point = c & 0x07;
+    if (c == 0xf0) low = 0x90;
+    if (c == 0xf4) high = 0x8f;
+  } else {
+    return -1;
+  }
+  if (n - *at <= extra) return -1;
+  for (size_t i = 1; i <= extra; i++) {
+    uint8_t next = b[*at + i];
+    if (next < (i == 1 ? low : 0x80) || next > (i == 1 ? high : 0xbf)) return -1;
+    point = (point << 6) | (next & 0x3f);
+  }
+  *at += extra + 1;
+  return point;
+}
+
+// A JSON string with nothing escaped, from its opening quote; past its closing quote. Its
+// characters in UTF-16 code units, as JavaScript counts a string's length. False for an escape
+// (the JavaScript path decodes those), a control character (invalid JSON) or bytes that are not
+// UTF-8 (which Node's decoding would replace).
+static bool plain_string(const uint8_t *b, size_t n, size_t *at, struct range *range, size_t *units) {
+  if (*at >= n || b[*at] != '"') return false;
+  size_t start = ++(*at);
+  *units = 0;
+  while (*at < n) {
+    uint8_t c = b[*at];
+    if (c == '"') {
+      *range = (struct range){start, *at - start};
+      (*at)++;
+      return true;
+    }
+    if (c == '\\' || c < 0x20) return false;
+    int32_t point = next_code_point(b, n, at);
+    if (point < 0) return false;
+    *units += point > 0xffff ? 2 : 1;
+  }
+  return false;
+}
+
+// What String.prototype.trim removes besides ASCII white space (which a JSON string can only hold
+// as the space: the others are control characters, escaped).
+static bool is_wide_space(int32_t point) {
+  return point == 0xa0 || point == 0x1680 || (point >= 0x2000 && point <= 0x200a) || point == 0x2028 || point == 0x2029 || point == 0x202f ||
+         point == 0x205f || point == 0x3000 || point == 0xfeff;
+}
+
+// validation.ts's normaliseAuthor leaves these as they are: printable ASCII, single spaces
+// between words, none at either end.
+static bool plain_words(const uint8_t *b, struct range range) {
+  uint8_t previous = ' ';
+  for (size_t i = 0; i < range.length; i++) {
+    uint8_t c = b[range.start + i];
+    if (c < 0x20 || c > 0x7e || (c == ' ' && previous == ' ')) return false;
+    previous = c;
+  }
+  return previous != ' ';
+}
+
+// normaliseText for a text with no CR or NUL (a JSON string holds them only escaped): trim(), of
+// which the lane does the spaces; a text beginning or ending in other white space is not its own.
+static bool trimmed_text(const uint8_t *b, struct range *range, size_t *units) {
+  size_t start = range->start, end = range->start + range->length;
+  while (start < end && b[start] == ' ') start++;
+  while (end > start && b[end - 1] == ' ') end--;
+  *units -= (range->length - (end - start));
+  *range = (struct range){start, end - start};
+  if (start == end) return true;
+  size_t at = start;
+  if (is_wide_space(next_code_point(b, end, &at))) return false;
+  size_t last = end - 1;
+  while (last > start && (b[last] & 0xc0) == 0x80) last--;
+  return !is_wide_space(next_code_point(b, end, &last));
+}
+
+// The body: a JSON object whose author and text are strings the checks take, each once, and whose
+// other members (ignored by the route) are plain strings too.
+static bool parse_body(const uint8_t *b, size_t n, const struct limits *limits, struct post *post) {
+  size_t at = 0, units = 0, author_units = 0, text_units = 0;
+  bool author = false, text = false;
+  while (at < n && is_json_space(b[at])) at++;
+  if (at == n || b[at++] != '{') return false;
+  while (at < n && is_json_space(b[at])) at++;
+  for (;;) {
+    struct range key, value;
+    if (!plain_string(b, n, &at, &key, &units)) return false;
+    while (at < n && is_json_space(b[at])) at++;
+    if (at == n || b[at++] != ':') return false;
+    while (at < n && is_json_space(b[at])) at++;
+    if (!plain_string(b, n, &at, &value, &units)) return false;
+    if (key.length == 6 && memcmp(b + key.start, "author", 6) == 0) {
+      if (author) return false;
+      author = true;
+      post->author = value;
+      author_units = units;
+    } else if (key.length == 4 && memcmp(b + key.start, "text", 4) == 0) {
+      if (text) return false;
+      text = true;
+      post->text = value;
+      text_units = units;
+    }
+    while (at < n && is_json_space(b[at])) at++;
+    if (at == n) return false;
+    if (b[at] == '}') {
+      at++;
+      break;
+    }
+    if (b[at++] != ',') return false;
+    while (at < n && is_json_space(b[at])) at++;
+  }
+  while (at < n && is_json_space(b[at])) at++;
+  if (at != n || !author || !text) return false;
+  if (!plain_words(b, post->author) || author_units < 1 || author_units > limits->author_units) return false;
+  if (!trimmed_text(b, &post->text, &text_units) || text_units < 1 || text_units > limits->text_units) return false;
+  return true;
+}
+
+// The post at the start of b[0..n), complete and taken plainly; or NOT_OURS (something else, or
+// not all there yet). Ranges are offsets into b.
+static int parse_post(const uint8_t *b, size_t n, const struct limits *limits, struct post *post) {
+  size_t body_start, body_length;
+  if (!parse_head(b, n, limits, post, &body_start, &body_length)) return NOT_OURS;
+  if (n - body_start < body_length) return NOT_OURS;
+  if (!parse_body(b + body_start, body_length, limits, post)) return NOT_OURS;
+  post->author.start += body_start;
+  post->text.start += body_start;
+  post->length = body_start + body_length;
+  return TAKEN;
+}
+
+// ---------- the connections ----------
+
+static void free_conn(uv_handle_t *handle) {
+  struct conn *conn = handle->data;
+  close(conn->fd);
+  free(conn);
+}
+
+// Stops polling and gives the slot back; the duplicate descriptor closes once libuv lets go of it.
+static void release_conn(struct conn *conn) {
+  if (conn->released) return;
+  conn->released = true;
+  conn->lane->slots[conn->slot] = NULL;
+  uv_poll_stop(&conn->poll);
+  uv_close((uv_handle_t *)&conn->poll, free_conn);
+}
+
+static void call(struct lane *lane, napi_ref function_ref, size_t argc, napi_value *argv) {
+  napi_env env = lane->env;
+  napi_value function, global, result;
+  if (napi_get_reference_value(env, function_ref, &function) != napi_ok || napi_get_global(env, &global) != napi_ok) return;
+  // As Node calls a stream's listeners: ticks and microtasks run after, and an exception thrown
+  // reaches the process's uncaughtException as any other would.
+  napi_status status = napi_make_callback(env, lane->async, global, function, argc, argv, &result);
+  if (status == napi_pending_exception) {
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);
+  }
+}
+
+// Hands the connection back to Node, with the bytes read and not taken (none: the end of the
+// connection or an error, which Node's own read then finds).
+static void hand_back(struct conn *conn, const uint8_t *rest, size_t length) {
+  struct lane *lane = conn->lane;
+  napi_env env = lane->env;
+  napi_value argv[2];
+  int32_t slot = conn->slot;
+  release_conn(conn);
+  napi_create_int32(env, slot, &argv[0]);
+  if (length > 0) {
+    void *copy;
+    if (napi_create_buffer_copy(env, length, rest, &copy, &argv[1]) != napi_ok) napi_get_undefined(env, &argv[1]);
+  } else {
+    napi_get_undefined(env, &argv[1]);
+  }
+  call(lane, lane->on_hand_back, 2, argv);
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  struct conn *conn = handle->data;
+  struct lane *lane = conn->lane;
+  napi_env env = lane->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (status < 0 || !(events & UV_READABLE)) {
+    hand_back(conn, NULL, 0);
+    napi_close_handle_scope(env, scope);
+    return;
+  }
+  ssize_t got;
+  do {
+    got = read(conn->fd, lane->buffer, sizeof lane->buffer);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    napi_close_handle_scope(env, scope);
+    return;
+  }
+  if (got <= 0) {
+    hand_back(conn, NULL, 0);
+    napi_close_handle_scope(env, scope);
+    return;
+  }
+  const uint8_t *b = lane->buffer;
+  size_t at = 0, n = (size_t)got;
+  while (at < n && !conn->released) {
+    struct post post;
+    if (parse_post(b + at, n - at, &lane->limits, &post) != TAKEN) {
+      hand_back(conn, b + at, n - at);
+      break;
+    }
+    const uint8_t *request = b + at;
+    napi_value argv[5];
+    napi_create_int32(env, conn->slot, &argv[0]);
+    napi_create_string_latin1(env, (const char *)request + post.stream.start, post.stream.length, &argv[1]);
+    napi_create_string_latin1(env, (const char *)request + post.author.start, post.author.length, &argv[2]);
+    napi_create_string_utf8(env, (const char *)request + post.text.start, post.text.length, &argv[3]);
+    napi_get_boolean(env, post.keep_alive, &argv[4]);
+    at += post.length;
+    // JavaScript may release the connection meanwhile (a post that closes it, say): what follows
+    // is then not read, as Node's server reads nothing after such a request.
+    call(lane, lane->on_post, 5, argv);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+// ---------- the calls ----------
+
+static napi_value undefined_value(napi_env env) {
+  napi_value value;
+  napi_get_undefined(env, &value);
+  return value;
+}
+
+static bool uint32_property(napi_env env, napi_value object, const char *name, uint32_t *out) {
+  napi_value value;
+  return napi_get_named_property(env, object, name, &value) == napi_ok && napi_get_value_uint32(env, value, out) == napi_ok;
+}
+
+static bool read_limits(napi_env env, napi_value object, struct limits *limits) {
+  return uint32_property(env, object, "bodyBytes", &limits->body_bytes) && uint32_property(env, object, "authorChars", &limits->author_units) &&
+         uint32_property(env, object, "textChars", &limits->text_units);
+}
+
+static void free_lane(napi_env env, void *data, void *hint) {
+  (void)hint;
+  struct lane *lane = data;
+  // Its node is gone (it hands every connection back as it stops); any left are only let go.
+  for (int32_t slot = 0; slot < lane->slot_count; slot++) {
+    if (lane->slots[slot]) release_conn(lane->slots[slot]);
+  }
+  napi_delete_reference(env, lane->on_post);
+  napi_delete_reference(env, lane->on_hand_back);
+  napi_async_destroy(env, lane->async);
+  free(lane->slots);
+  free(lane);
+}
+
+// create({bodyBytes, authorChars, textChars}, onPost, onHandBack): a lane for one node, the handle
+// the other calls take first.
+static napi_value create(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], name, handle;
+  napi_valuetype post_type, back_type;
+  struct limits limits;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || !read_limits(env, argv[0], &limits) ||
+      napi_typeof(env, argv[1], &post_type) != napi_ok || post_type != napi_function || napi_typeof(env, argv[2], &back_type) != napi_ok ||
+      back_type != napi_function) {
+    napi_throw_type_error(env, NULL, "create: limits ({bodyBytes, authorChars, textChars}) and two functions are required");
+    return NULL;
+  }
+  struct lane *lane = calloc(1, sizeof *lane);
+  if (!lane) {
+    napi_throw_error(env, NULL, "create: out of memory");
+    return NULL;
+  }
+  lane->env = env;
+  lane->limits = limits;
+  if (napi_create_reference(env, argv[1], 1, &lane->on_post) != napi_ok || napi_create_reference(env, argv[2], 1, &lane->on_hand_back) != napi_ok ||
+      napi_create_string_utf8(env, "sse-chat:post-lane", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &lane->async) != napi_ok || napi_get_uv_event_loop(env, &lane->loop) != napi_ok ||
+      napi_create_external(env, lane, free_lane, NULL, &handle) != napi_ok) {
+    free(lane);
+    return NULL;
+  }
+  return handle;
+}
+
+static napi_value int32_value(napi_env env, int32_t number) {
+  napi_value value;
+  napi_create_int32(env, number, &value);
+  return value;
+}
+
+// The lane (a handle from create()) and the integer after it, for the calls below.
+static struct lane *lane_and_int(napi_env env, napi_callback_info info, size_t wanted, int32_t *number) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_valuetype type;
+  void *lane = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < wanted || napi_typeof(env, argv[0], &type) != napi_ok ||
+      type != napi_external || napi_get_value_external(env, argv[0], &lane) != napi_ok) {
+    return NULL;
+  }
+  if (wanted == 2 && napi_get_value_int32(env, argv[1], number) != napi_ok) return NULL;
+  return lane;
+}
+
+// adopt(lane, fd): the lane reads the socket from now on (the caller has stopped Node's reads); its
+// slot, or -errno.
+static napi_value adopt(napi_env env, napi_callback_info info) {
+  int32_t fd = -1;
+  struct lane *lane = lane_and_int(env, info, 2, &fd);
+  if (!lane || fd < 0) {
+    napi_throw_type_error(env, NULL, "adopt: a lane and a descriptor are required");
+    return NULL;
+  }
+  int32_t slot = 0;
+  while (slot < lane->slot_count && lane->slots[slot] != NULL) slot++;
+  if (slot == lane->slot_count) {
+    int32_t count = lane->slot_count ? lane->slot_count * 2 : 64;
+    struct conn **slots = realloc(lane->slots, (size_t)count * sizeof *slots);
+    if (!slots) return int32_value(env, -ENOMEM);
+    memset(slots + lane->slot_count, 0, (size_t)(count - lane->slot_count) * sizeof *slots);
+    lane->slots = slots;
+    lane->slot_count = count;
+  }
+  struct conn *conn = calloc(1, sizeof *conn);
+  if (!conn) return int32_value(env, -ENOMEM);
+  conn->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (conn->fd < 0) {
+    int error = errno;
+    free(conn);
+    return int32_value(env, -error);
+  }
+  int failed = uv_poll_init(lane->loop, &conn->poll, conn->fd);
+  if (failed == 0) {
+    conn->poll.data = conn;
+    conn->lane = lane;
+    conn->slot = slot;
+    lane->slots[slot] = conn;
+    failed = uv_poll_start(&conn->poll, UV_READABLE | UV_DISCONNECT, on_readable);
+    if (failed != 0) release_conn(conn);
+    return int32_value(env, failed != 0 ? failed : slot);
+  }
+  close(conn->fd);
+  free(conn);
+  return int32_value(env, failed);
+}
+
+// release(lane, slot): the lane stops reading the connection, and hands nothing back (it is
+// closing, or was given to something else). Nothing for a slot that is free.
+static napi_value release(napi_env env, napi_callback_info info) {
+  int32_t slot = -1;
+  struct lane *lane = lane_and_int(env, info, 2, &slot);
+  if (!lane) {
+    napi_throw_type_error(env, NULL, "release: a lane and a slot are required");
+    return NULL;
+  }
+  if (slot >= 0 && slot < lane->slot_count && lane->slots[slot]) release_conn(lane->slots[slot]);
+  return undefined_value(env);
+}
+
+// handBackAll(lane): every connection back to Node, now (the node begins to stop).
+static napi_value hand_back_all(napi_env env, napi_callback_info info) {
+  struct lane *lane = lane_and_int(env, info, 1, NULL);
+  if (!lane) {
+    napi_throw_type_error(env, NULL, "handBackAll: a lane is required");
+    return NULL;
+  }
+  for (int32_t slot = 0; slot < lane->slot_count; slot++) {
+    if (lane->slots[slot]) hand_back(lane->slots[slot], NULL, 0);
+  }
+  return undefined_value(env);
+}
+
+// parse(bytes, limits): what the lane makes of a request at the start of the bytes: [stream,
+// author, text, keepAlive, length], or null. For the tests that compare it with the JavaScript path.
+static napi_value parse(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result, item;
+  size_t length;
+  void *data;
+  struct limits limits;
+  bool is_buffer = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_is_buffer(env, argv[0], &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, argv[0], &data, &length) != napi_ok || !read_limits(env, argv[1], &limits)) {
+    napi_throw_type_error(env, NULL, "parse: a Buffer and limits ({bodyBytes, authorChars, textChars}) are required");
+    return NULL;
+  }
+  struct post post;
+  const char *b = data;
+  if (parse_post(data, length, &limits, &post) != TAKEN) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  napi_create_array_with_length(env, 5, &result);
+  napi_create_string_latin1(env, b + post.stream.start, post.stream.length, &item);
+  napi_set_element(env, result, 0, item);
+  napi_create_string_latin1(env, b + post.author.start, post.author.length, &item);
+  napi_set_element(env, result, 1, item);
+  napi_create_string_utf8(env, b + post.text.start, post.text.length, &item);
+  napi_set_element(env, result, 2, item);
+  napi_get_boolean(env, post.keep_alive, &item);
+  napi_set_element(env, result, 3, item);
+  napi_create_uint32(env, (uint32_t)post.length, &item);
+  napi_set_element(env, result, 4, item);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  static const struct {
+    const char *name;
+    napi_callback function;
+  } calls[] = {{"create", create}, {"adopt", adopt}, {"release", release}, {"handBackAll", hand_back_all}, {"parse", parse}};
+  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+    napi_value function;
+    if (napi_create_function(env, calls[i].name, NAPI_AUTO_LENGTH, calls[i].function, NULL, &function) != napi_ok ||
+        napi_set_named_property(env, exports, calls[i].name, function) != napi_ok) {
+      return NULL;
+    }
+  }
+  return exports;
+}
