@@ -2,6 +2,9 @@
 // back to Node's reads. A connection is adopted between requests, with nothing read and nothing
 // owed, and handed back at the first bytes the lane does not take plainly; both directions stop
 // or restart the reads of the socket's libuv handle, as Node's net does itself for backpressure.
+// While the lane reads, the handle's `reading` flag stays true: the readable stream asks for more
+// after each chunk it delivers (its read-ahead), and net.Socket's _read restarts the handle's
+// reads whenever the flag says they are stopped; Node and the lane would then race for each post.
 import type { Socket } from 'node:net';
 import type { LaneHandBackListener, LaneHandle, LanePostListener, PostLaneCalls, PostLaneLimits } from '../native/post-lane.js';
 
@@ -24,10 +27,10 @@ function handleOf(socket: Socket): ReadingHandle | null {
   return (socket as unknown as { _handle: ReadingHandle | null })._handle;
 }
 
-/** Node reads the socket again (as net.Socket's own tryReadStart). */
+/** Node reads the socket again, after the lane (as net.Socket's own tryReadStart). */
 export function resumeNodeReads(socket: Socket): void {
   const handle = handleOf(socket);
-  if (!handle || socket.destroyed || handle.reading !== false || typeof handle.readStart !== 'function') return;
+  if (!handle || socket.destroyed || typeof handle.readStart !== 'function') return;
   handle.reading = true;
   const failed = handle.readStart();
   if (failed) socket.destroy(Object.assign(new Error('read failed'), { errno: failed, syscall: 'read' }));
@@ -68,8 +71,8 @@ export class PostLane {
     const fd = handle?.fd;
     // Not a plain TCP or Unix socket (TLS carries the encrypted stream on its descriptor).
     if (typeof fd !== 'number' || fd < 0 || (socket as { encrypted?: boolean }).encrypted || socket.destroyed || !handle || handle.reading !== true || typeof handle.readStop !== 'function') return -1;
+    // Stopped with `reading` left true (see above).
     if (handle.readStop() !== 0) return -1;
-    handle.reading = false;
     const slot = this.calls.adopt(this.lane, fd);
     if (slot < 0) {
       resumeNodeReads(socket);
