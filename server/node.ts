@@ -50,7 +50,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   let shuttingDown = false;
   const postRateLimit = config.rateLimitPosts > 0 ? new PostRateLimit(config.rateLimitPosts, config.rateLimitWindowMs) : null;
   const sseOptions = Object.freeze({ retryMs: config.retryMs, slowClientBytes: config.slowClientBytes });
-  const lane = postLane(config, broker, postRateLimit, logger);
+  const lane = postLane(config, broker, logger);
   const context = { config, broker, hub, scheduler, sseOptions, logger, postRateLimit, postLaneStats: lane?.stats ?? null, isShuttingDown: () => shuttingDown };
   // Host is checked in the app (app.ts), which answers in the API's error format.
   const httpServer = createHttpServer({ requireHostHeader: false }, buildApp(context));
@@ -121,12 +121,12 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
 
 /**
  * The native post lane, where it is built and may be used: a broker that publishes at once (the
- * in-memory one; over Redis a post waits for the script anyway), no per-client rate limit and no
- * proxies (the lane does not count posts, nor read X-Forwarded-For).
+ * in-memory one; over Redis a post waits for the script anyway), and no proxies (the client a rate
+ * limit counts is then in X-Forwarded-For, which only Express reads).
  */
-function postLane(config: Readonly<Config>, broker: Broker, postRateLimit: PostRateLimit | null, logger: Logger): PostLane | null {
+function postLane(config: Readonly<Config>, broker: Broker, logger: Logger): PostLane | null {
   if (!config.postLane) return null;
-  const off = !broker.publishNow ? 'the broker publishes asynchronously' : postRateLimit ? 'posts are rate-limited (RATE_LIMIT_POSTS)' : config.trustProxyHops > 0 ? 'behind proxies (TRUST_PROXY_HOPS)' : null;
+  const off = !broker.publishNow ? 'the broker publishes asynchronously' : config.trustProxyHops > 0 ? 'behind proxies (TRUST_PROXY_HOPS)' : null;
   if (off) {
     logger.info({ reason: off }, 'post lane not used');
     return null;

@@ -29,8 +29,9 @@ export interface FastRoutes {
   takeover(head: RequestHead): ((socket: Socket) => void) | null;
   /** A request answered on the connection, which then stays open for the next one. */
   request(socket: Socket, head: RequestHead): FastRequest | null;
-  /** A post the native lane read and checked: its answer, at once. */
-  lanePost?(socket: Socket, stream: string, input: MessageInput, keepAlive: boolean): string;
+  /** A post the native lane read and checked: its answer, at once; or null when it is not to be
+   * answered here (a client over its rate limit), and the lane hands it back. */
+  lanePost?(socket: Socket, stream: string, input: MessageInput, keepAlive: boolean): string | null;
 }
 
 export interface ConnectionRouterOptions {
@@ -321,14 +322,19 @@ class RawConnection implements LaneOwner {
   }
 
   /** A post the lane read on this connection (see http/post-lane.ts), checked as the route checks. */
-  lanePost(stream: string, author: string, text: string, keepAlive: boolean): void {
+  lanePost(stream: string, author: string, text: string, keepAlive: boolean): boolean {
     this.reads++;
     const { socket, shared } = this;
-    if (this.next !== 'read' || socket.destroyed) return;
+    // A socket destroyed meanwhile (a write failed) still has its posts of this read published,
+    // as serve() publishes every request of a chunk before any answer is written.
+    if (this.next !== 'read') return true;
+    const response = shared.routes.lanePost!(socket, stream, { author, text }, keepAlive);
+    if (response === null) return false;
     this.answeredSinceArm = true;
-    this.write(shared.routes.lanePost!(socket, stream, { author, text }, keepAlive));
+    this.write(response);
     if (!keepAlive) this.next = 'close';
     this.settle();
+    return true;
   }
 
   /** The lane stopped reading this connection: Node reads it again, from `rest`. */
@@ -373,6 +379,9 @@ class RawConnection implements LaneOwner {
     if (this.laneSlot >= 0) {
       this.shared.lane!.release(this.laneSlot);
       this.laneSlot = -1;
+      // Closing: Node reads and drops what still comes, as it would have, so that the close is a
+      // FIN after the last answer rather than a reset for unread bytes.
+      resumeNodeReads(socket);
     }
     socket.off('data', this.onData);
     socket.off('error', destroyOnError);

@@ -10,7 +10,8 @@ import type { LaneHandBackListener, LaneHandle, LanePostListener, PostLaneCalls,
 
 /** The connection a slot's posts and hand-back go to. */
 export interface LaneOwner {
-  lanePost(stream: string, author: string, text: string, keepAlive: boolean): void;
+  /** False when the post is not to be answered here after all: the lane hands it back. */
+  lanePost(stream: string, author: string, text: string, keepAlive: boolean): boolean;
   /** Node reads the socket again; `rest` was read and not taken, the start of the next request. */
   laneHandBack(rest: Buffer | undefined): void;
 }
@@ -48,18 +49,24 @@ export class PostLane {
   readonly stats: PostLaneStats = { posts: 0, adopted: 0 };
   private readonly owners: (LaneOwner | undefined)[] = [];
   private readonly lane: LaneHandle;
+  // Held here: the lane refers to them weakly, so that a node's lane goes with the node.
+  private readonly listeners: [LanePostListener, LaneHandBackListener];
 
   constructor(private readonly calls: PostLaneCalls, limits: PostLaneLimits) {
     const onPost: LanePostListener = (slot, stream, author, text, keepAlive) => {
-      this.stats.posts++;
-      this.owners[slot]?.lanePost(stream, author, text, keepAlive);
+      const owner = this.owners[slot];
+      if (!owner) return true;
+      const taken = owner.lanePost(stream, author, text, keepAlive);
+      if (taken) this.stats.posts++;
+      return taken;
     };
     const onHandBack: LaneHandBackListener = (slot, rest) => {
       const owner = this.owners[slot];
       this.owners[slot] = undefined;
       owner?.laneHandBack(rest);
     };
-    this.lane = calls.create(limits, onPost, onHandBack);
+    this.listeners = [onPost, onHandBack];
+    this.lane = calls.create(limits, ...this.listeners);
   }
 
   /**

@@ -46,6 +46,10 @@ struct conn {
   int fd;
   int32_t slot;
   bool released;
+  // Its posts are being handed to JavaScript (on_readable): a hand-back asked for meanwhile (the
+  // node begins to stop) waits until the post in hand is done, then takes the bytes after it.
+  bool busy;
+  bool hand_back_wanted;
 };
 
 struct lane {
@@ -54,6 +58,8 @@ struct lane {
   napi_ref on_post;
   napi_ref on_hand_back;
   napi_async_context async;
+  // The async resource of the callback scope each read runs JavaScript in.
+  napi_ref resource;
   struct limits limits;
   struct conn **slots;
   int32_t slot_count;
@@ -375,22 +381,29 @@ static void release_conn(struct conn *conn) {
   uv_close((uv_handle_t *)&conn->poll, free_conn);
 }
 
-static void call(struct lane *lane, napi_ref function_ref, size_t argc, napi_value *argv) {
+// Calls a listener; false when it returned false (a post it declines), true otherwise.
+static bool call(struct lane *lane, napi_ref function_ref, size_t argc, napi_value *argv) {
   napi_env env = lane->env;
-  napi_value function, global, result;
-  if (napi_get_reference_value(env, function_ref, &function) != napi_ok || napi_get_global(env, &global) != napi_ok) return;
-  // As Node calls a stream's listeners: ticks and microtasks run after, and an exception thrown
+  napi_value function = NULL, global, result;
+  napi_valuetype type;
+  bool value = true;
+  // The references are weak (the PostLane object holds the functions): NULL once it is gone.
+  if (napi_get_reference_value(env, function_ref, &function) != napi_ok || function == NULL || napi_get_global(env, &global) != napi_ok) return true;
+  // Within the read's callback scope (on_readable) or called from JavaScript: an exception thrown
   // reaches the process's uncaughtException as any other would.
-  napi_status status = napi_make_callback(env, lane->async, global, function, argc, argv, &result);
+  napi_status status = napi_call_function(env, global, function, argc, argv, &result);
   if (status == napi_pending_exception) {
     napi_value error;
     napi_get_and_clear_last_exception(env, &error);
     napi_fatal_exception(env, error);
+    return true;
   }
+  if (status == napi_ok && napi_typeof(env, result, &type) == napi_ok && type == napi_boolean) napi_get_value_bool(env, result, &value);
+  return value;
 }
 
 // Hands the connection back to Node, with the bytes read and not taken (none: the end of the
-// connection or an error, which Node's own read then finds).
+// connection, which Node's own read then finds, or an error, after which Node reads the end).
 static void hand_back(struct conn *conn, const uint8_t *rest, size_t length) {
   struct lane *lane = conn->lane;
   napi_env env = lane->env;
@@ -407,32 +420,40 @@ static void hand_back(struct conn *conn, const uint8_t *rest, size_t length) {
   call(lane, lane->on_hand_back, 2, argv);
 }
 
+// What one read hands to JavaScript runs in one callback scope, as Node runs a stream's 'data'
+// listeners: ticks and microtasks run once, at its end. So the answers to posts read together
+// (pipelined) leave in one write, and their frames in one write per viewer, as on Node's path;
+// a scope per post made a write of each (bench publish: 0.85x nchan's posts per second).
 static void on_readable(uv_poll_t *handle, int status, int events) {
   struct conn *conn = handle->data;
   struct lane *lane = conn->lane;
   napi_env env = lane->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  if (status < 0 || !(events & UV_READABLE)) {
-    hand_back(conn, NULL, 0);
-    napi_close_handle_scope(env, scope);
-    return;
+  ssize_t got = 0;
+  if (status >= 0 && (events & UV_READABLE)) {
+    do {
+      got = read(conn->fd, lane->buffer, sizeof lane->buffer);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
   }
-  ssize_t got;
-  do {
-    got = read(conn->fd, lane->buffer, sizeof lane->buffer);
-  } while (got < 0 && errno == EINTR);
-  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+  napi_handle_scope scope;
+  napi_callback_scope callback_scope;
+  napi_value resource;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_get_reference_value(env, lane->resource, &resource) != napi_ok ||
+      napi_open_callback_scope(env, resource, lane->async, &callback_scope) != napi_ok) {
     napi_close_handle_scope(env, scope);
     return;
   }
   if (got <= 0) {
+    // The end of the connection, an error, or a poll that failed: Node's read finds out which.
     hand_back(conn, NULL, 0);
+    napi_close_callback_scope(env, callback_scope);
     napi_close_handle_scope(env, scope);
     return;
   }
   const uint8_t *b = lane->buffer;
   size_t at = 0, n = (size_t)got;
+  conn->busy = true;
   while (at < n && !conn->released) {
     struct post post;
     if (parse_post(b + at, n - at, &lane->limits, &post) != TAKEN) {
@@ -446,11 +467,25 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     napi_create_string_latin1(env, (const char *)request + post.author.start, post.author.length, &argv[2]);
     napi_create_string_utf8(env, (const char *)request + post.text.start, post.text.length, &argv[3]);
     napi_get_boolean(env, post.keep_alive, &argv[4]);
+    // JavaScript may decline the post (a client over its rate limit, whose 429 Node's path
+    // renders): it goes back with what follows. Or it may release the connection meanwhile (a post
+    // that closes it, say): what follows is then not read, as Node's server reads nothing after
+    // such a request.
+    bool taken = call(lane, lane->on_post, 5, argv);
+    if (conn->released) break;
+    if (!taken) {
+      hand_back(conn, request, n - at);
+      break;
+    }
     at += post.length;
-    // JavaScript may release the connection meanwhile (a post that closes it, say): what follows
-    // is then not read, as Node's server reads nothing after such a request.
-    call(lane, lane->on_post, 5, argv);
+    if (conn->hand_back_wanted) {
+      hand_back(conn, b + at, n - at);
+      break;
+    }
   }
+  // Freed only by the close callback, in a later phase of the loop: still there if released.
+  conn->busy = false;
+  napi_close_callback_scope(env, callback_scope);
   napi_close_handle_scope(env, scope);
 }
 
@@ -482,6 +517,7 @@ static void free_lane(napi_env env, void *data, void *hint) {
   napi_delete_reference(env, lane->on_post);
   napi_delete_reference(env, lane->on_hand_back);
   napi_async_destroy(env, lane->async);
+  napi_delete_reference(env, lane->resource);
   free(lane->slots);
   free(lane);
 }
@@ -490,7 +526,7 @@ static void free_lane(napi_env env, void *data, void *hint) {
 // the other calls take first.
 static napi_value create(napi_env env, napi_callback_info info) {
   size_t argc = 3;
-  napi_value argv[3], name, handle;
+  napi_value argv[3], name, handle, resource;
   napi_valuetype post_type, back_type;
   struct limits limits;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || !read_limits(env, argv[0], &limits) ||
@@ -506,11 +542,19 @@ static napi_value create(napi_env env, napi_callback_info info) {
   }
   lane->env = env;
   lane->limits = limits;
-  if (napi_create_reference(env, argv[1], 1, &lane->on_post) != napi_ok || napi_create_reference(env, argv[2], 1, &lane->on_hand_back) != napi_ok ||
+  // Weak: the caller keeps the functions for as long as it keeps the lane, and a strong reference
+  // from here would keep both alive for good (the functions hold the caller, which holds the lane).
+  if (napi_create_reference(env, argv[1], 0, &lane->on_post) != napi_ok || napi_create_reference(env, argv[2], 0, &lane->on_hand_back) != napi_ok ||
       napi_create_string_utf8(env, "sse-chat:post-lane", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &lane->async) != napi_ok || napi_get_uv_event_loop(env, &lane->loop) != napi_ok ||
+      napi_create_object(env, &resource) != napi_ok || napi_create_reference(env, resource, 1, &lane->resource) != napi_ok ||
+      napi_async_init(env, resource, name, &lane->async) != napi_ok || napi_get_uv_event_loop(env, &lane->loop) != napi_ok ||
       napi_create_external(env, lane, free_lane, NULL, &handle) != napi_ok) {
+    if (lane->resource) napi_delete_reference(env, lane->resource);
+    if (lane->on_post) napi_delete_reference(env, lane->on_post);
+    if (lane->on_hand_back) napi_delete_reference(env, lane->on_hand_back);
+    if (lane->async) napi_async_destroy(env, lane->async);
     free(lane);
+    napi_throw_error(env, NULL, "create: the lane could not be set up");
     return NULL;
   }
   return handle;
@@ -599,7 +643,10 @@ static napi_value hand_back_all(napi_env env, napi_callback_info info) {
     return NULL;
   }
   for (int32_t slot = 0; slot < lane->slot_count; slot++) {
-    if (lane->slots[slot]) hand_back(lane->slots[slot], NULL, 0);
+    struct conn *conn = lane->slots[slot];
+    if (!conn) continue;
+    if (conn->busy) conn->hand_back_wanted = true;
+    else hand_back(conn, NULL, 0);
   }
   return undefined_value(env);
 }

@@ -9,8 +9,9 @@ export interface PostLaneLimits {
   textChars: number;
 }
 
-/** A post the lane read: the stream, and the author and text as the route's checks leave them. */
-export type LanePostListener = (slot: number, stream: string, author: string, text: string, keepAlive: boolean) => void;
+/** A post the lane read: the stream, and the author and text as the route's checks leave them.
+ * False declines it: the lane hands it back, unread, with what follows. */
+export type LanePostListener = (slot: number, stream: string, author: string, text: string, keepAlive: boolean) => boolean;
 /** The connection is Node's to read again, from the bytes given (none: its end, or an error). */
 export type LaneHandBackListener = (slot: number, rest: Buffer | undefined) => void;
 

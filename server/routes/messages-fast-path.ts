@@ -44,17 +44,33 @@ export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number
 
 /**
  * Posts the native post lane read and checked (http/post-lane.ts), on a node whose broker
- * publishes at once and with no rate limit: published, and answered with the bytes answer() gives.
+ * publishes at once: counted against the client's rate limit, published, and answered with the
+ * bytes answer() gives; null for a client over its limit, whose post goes back to the fast path
+ * (and from there to Express, which renders the 429).
  */
-export function lanePosts(context: AppContext, keepAliveTimeoutMs: number): (socket: Socket, stream: string, input: MessageInput, keepAlive: boolean) => string {
-  return (_socket, stream, input, keepAlive) => {
-    const path = `/streams/${stream}/messages`;
+export function lanePosts(context: AppContext, keepAliveTimeoutMs: number): (socket: Socket, stream: string, input: MessageInput, keepAlive: boolean) => string | null {
+  const { postRateLimit } = context;
+  return (socket, stream, input, keepAlive) => {
+    const headerLines = countPost(postRateLimit, socket);
+    if (headerLines === null) return null;
     try {
-      return createdResponse(context.broker.publishNow!(stream, input), stream, '', keepAlive, keepAliveTimeoutMs);
+      return createdResponse(context.broker.publishNow!(stream, input), stream, headerLines, keepAlive, keepAliveTimeoutMs);
     } catch (error) {
-      return failedResponse(context, path, error, '', keepAlive, keepAliveTimeoutMs);
+      return failedResponse(context, `/streams/${stream}/messages`, error, headerLines, keepAlive, keepAliveTimeoutMs);
     }
   };
+}
+
+/**
+ * Counts a post against its client's rate limit: the limit's header lines for the answer ('' with
+ * no limit), or null for a client over it. Express then counts the post again, which changes
+ * nothing for a client already over the limit (remaining stays 0, the window's end is kept), and
+ * renders the 429.
+ */
+function countPost(postRateLimit: PostRateLimit | null, socket: Socket): string | null {
+  if (!postRateLimit) return '';
+  const hit = postRateLimit.hit(PostRateLimit.keyFor(socket.remoteAddress ?? ''));
+  return hit.limited ? null : hit.headerLines;
 }
 
 /** 1 to `max` ASCII digits (a regular expression costs more per post). */
@@ -100,14 +116,8 @@ class FastPost implements FastRequest {
     }
     const input = quickMessageInput(parsed, config);
     if (!input) return null;
-    let headerLines = '';
-    if (postRateLimit) {
-      const hit = postRateLimit.hit(PostRateLimit.keyFor(this.socket.remoteAddress ?? ''));
-      // Express counts this post again, which changes nothing for a client already over the
-      // limit (remaining stays 0, the window's end is kept), and renders the 429.
-      if (hit.limited) return null;
-      headerLines = hit.headerLines;
-    }
+    const headerLines = countPost(postRateLimit, this.socket);
+    if (headerLines === null) return null;
     if (!broker.publishNow) {
       return broker.publish(this.stream, input).then(
         (message) => this.created(message, headerLines, keepAlive),

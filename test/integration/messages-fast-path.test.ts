@@ -163,7 +163,7 @@ describe('one node: the raw POST fast path', function () {
     assert.equal((await lanePosts()) - before, 99);
   });
 
-  for (const env of [{ POST_LANE: 'off' }, { RATE_LIMIT_POSTS: '100' }, { TRUST_PROXY_HOPS: '1' }] as Record<string, string>[]) {
+  for (const env of [{ POST_LANE: 'off' }, { TRUST_PROXY_HOPS: '1' }] as Record<string, string>[]) {
     it(`leaves every post to Node with ${JSON.stringify(env)}`, async () => {
       const node = await startTestNode(env);
       try {
@@ -183,6 +183,24 @@ describe('one node: the raw POST fast path', function () {
       }
     });
   }
+
+  it('closes with a FIN, not a reset, after a closing post the post lane read, bytes sent after it or not', async () => {
+    const connection = await openRaw(fast.url);
+    let reset: Error | null = null;
+    connection.socket.on('error', (error) => (reset = error));
+    try {
+      connection.send(jsonPost('lane-close', '{"author":"a","text":"first"}'));
+      assert.equal((await connection.responses(1))[0]!.status, 201);
+      connection.send(jsonPost('lane-close', '{"author":"a","text":"last"}', { Connection: 'close' }) + 'and bytes nobody reads'.repeat(100));
+      const [last] = await connection.responses(1);
+      assert.equal(last!.status, 201);
+      assert.equal(last!.header('connection'), 'close');
+      await connection.closed;
+      assert.equal(reset, null);
+    } finally {
+      connection.close();
+    }
+  });
 
   it('goes on serving when a client resets a connection the post lane reads', async () => {
     const connection = await openRaw(fast.url);
@@ -458,6 +476,38 @@ describe('one node: the raw POST fast path', function () {
       assert.deepEqual(history.messages.map((message) => message.text), ['form', 'json', 'json']);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('counts the posts the post lane reads against the same rate limit, and a post over it gets the 429 Express renders', async () => {
+    const env = { RATE_LIMIT_POSTS: '3', RATE_LIMIT_WINDOW_MS: '60000' };
+    const limited = await startTestNode(env);
+    const reference = await startTestNode({ ...env, TRUST_PROXY_HOPS: '1' });
+    try {
+      const answers = async (url: string) => {
+        const connection = await openRaw(url);
+        try {
+          const statuses: RawResponse[] = [];
+          // One at a time: from the second on, the lane reads them (on the node that has it).
+          for (const text of ['one', 'two', 'three', 'four', 'five']) {
+            connection.send(jsonPost('rl-lane', JSON.stringify({ author: 'a', text })));
+            statuses.push((await connection.responses(1))[0]!);
+          }
+          return statuses;
+        } finally {
+          connection.close();
+        }
+      };
+      const viaLane = await answers(limited.url);
+      const viaExpress = await answers(reference.url);
+      assert.deepEqual(viaLane.map((response) => response.status), [201, 201, 201, 429, 429]);
+      assert.deepEqual(viaLane.map((response) => response.header('ratelimit')?.replace(/t=\d+/, 't=T')), viaExpress.map((response) => response.header('ratelimit')?.replace(/t=\d+/, 't=T')));
+      assert.equal(comparable(viaLane[3]!).replace(/\d+$/m, 'N'), comparable(viaExpress[3]!).replace(/\d+$/m, 'N'));
+      const history = (await (await fetch(`${limited.url}/streams/rl-lane/messages`)).json()) as { messages: { text: string }[] };
+      assert.deepEqual(history.messages.map((message) => message.text), ['one', 'two', 'three']);
+    } finally {
+      await limited.close();
+      await reference.close();
     }
   });
 
