@@ -41,12 +41,10 @@ export function resumeNodeReads(socket: Socket): void {
 export interface PostLaneStats {
   /** Posts the lane read (each then published and answered as on the JavaScript path). */
   posts: number;
-  /** Connections the lane began to read. */
-  adopted: number;
 }
 
 export class PostLane {
-  readonly stats: PostLaneStats = { posts: 0, adopted: 0 };
+  readonly stats: PostLaneStats = { posts: 0 };
   private readonly owners: (LaneOwner | undefined)[] = [];
   private readonly lane: LaneHandle;
   // Held here: the lane refers to them weakly, so that a node's lane goes with the node.
@@ -86,11 +84,11 @@ export class PostLane {
       return -1;
     }
     this.owners[slot] = owner;
-    this.stats.adopted++;
     return slot;
   }
 
-  /** The lane stops reading the slot's connection; Node does not resume (it is closing). */
+  /** The lane stops reading the slot's connection, handing nothing back: the caller decides
+   * whether Node reads it again (a closing connection is read and dropped, a gone one is not). */
   release(slot: number): void {
     this.owners[slot] = undefined;
     this.calls.release(this.lane, slot);
