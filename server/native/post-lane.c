@@ -420,6 +420,16 @@ static void hand_back(struct conn *conn, const uint8_t *rest, size_t length) {
   call(lane, lane->on_hand_back, 2, argv);
 }
 
+// The post's stream, author, text and keep-alive as JavaScript values, from the request they are in:
+// what the lane hands to JavaScript, and what parse() gives the tests.
+static void post_values(napi_env env, const uint8_t *request, const struct post *post, napi_value values[4]) {
+  const char *b = (const char *)request;
+  napi_create_string_latin1(env, b + post->stream.start, post->stream.length, &values[0]);
+  napi_create_string_latin1(env, b + post->author.start, post->author.length, &values[1]);
+  napi_create_string_utf8(env, b + post->text.start, post->text.length, &values[2]);
+  napi_get_boolean(env, post->keep_alive, &values[3]);
+}
+
 // What one read hands to JavaScript runs in one callback scope, as Node runs a stream's 'data'
 // listeners: ticks and microtasks run once, at its end. So the answers to posts read together
 // (pipelined) leave in one write, and their frames in one write per viewer, as on Node's path;
@@ -463,10 +473,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     const uint8_t *request = b + at;
     napi_value argv[5];
     napi_create_int32(env, conn->slot, &argv[0]);
-    napi_create_string_latin1(env, (const char *)request + post.stream.start, post.stream.length, &argv[1]);
-    napi_create_string_latin1(env, (const char *)request + post.author.start, post.author.length, &argv[2]);
-    napi_create_string_utf8(env, (const char *)request + post.text.start, post.text.length, &argv[3]);
-    napi_get_boolean(env, post.keep_alive, &argv[4]);
+    post_values(env, request, &post, argv + 1);
     // JavaScript may decline the post (a client over its rate limit, whose 429 Node's path
     // renders): it goes back with what follows. Or it may release the connection meanwhile (a post
     // that closes it, say): what follows is then not read, as Node's server reads nothing after
@@ -655,7 +662,7 @@ static napi_value hand_back_all(napi_env env, napi_callback_info info) {
 // author, text, keepAlive, length], or null. For the tests that compare it with the JavaScript path.
 static napi_value parse(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], result, item;
+  napi_value argv[2], result, values[4], item;
   size_t length;
   void *data;
   struct limits limits;
@@ -666,20 +673,13 @@ static napi_value parse(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct post post;
-  const char *b = data;
   if (parse_post(data, length, &limits, &post) != TAKEN) {
     napi_get_null(env, &result);
     return result;
   }
   napi_create_array_with_length(env, 5, &result);
-  napi_create_string_latin1(env, b + post.stream.start, post.stream.length, &item);
-  napi_set_element(env, result, 0, item);
-  napi_create_string_latin1(env, b + post.author.start, post.author.length, &item);
-  napi_set_element(env, result, 1, item);
-  napi_create_string_utf8(env, b + post.text.start, post.text.length, &item);
-  napi_set_element(env, result, 2, item);
-  napi_get_boolean(env, post.keep_alive, &item);
-  napi_set_element(env, result, 3, item);
+  post_values(env, data, &post, values);
+  for (uint32_t i = 0; i < 4; i++) napi_set_element(env, result, i, values[i]);
   napi_create_uint32(env, (uint32_t)post.length, &item);
   napi_set_element(env, result, 4, item);
   return result;

@@ -53,11 +53,7 @@ export function lanePosts(context: AppContext, keepAliveTimeoutMs: number): (soc
   return (socket, stream, input, keepAlive) => {
     const headerLines = countPost(postRateLimit, socket);
     if (headerLines === null) return null;
-    try {
-      return createdResponse(context.broker.publishNow!(stream, input), stream, headerLines, keepAlive, keepAliveTimeoutMs);
-    } catch (error) {
-      return failedResponse(context, `/streams/${stream}/messages`, error, headerLines, keepAlive, keepAliveTimeoutMs);
-    }
+    return publishedNow(context, stream, input, headerLines, keepAlive, keepAliveTimeoutMs);
   };
 }
 
@@ -124,11 +120,7 @@ class FastPost implements FastRequest {
         (error: unknown) => this.failed(error, headerLines, keepAlive),
       );
     }
-    try {
-      return this.created(broker.publishNow(this.stream, input), headerLines, keepAlive);
-    } catch (error) {
-      return this.failed(error, headerLines, keepAlive);
-    }
+    return publishedNow(this.context, this.stream, input, headerLines, keepAlive, this.keepAliveTimeoutMs, this.path);
   }
 
   private created(message: Message, headerLines: string, keepAlive: boolean): string {
@@ -137,6 +129,19 @@ class FastPost implements FastRequest {
 
   private failed(error: unknown, headerLines: string, keepAlive: boolean): string {
     return failedResponse(this.context, this.path, error, headerLines, keepAlive, this.keepAliveTimeoutMs);
+  }
+}
+
+/**
+ * A post published on a broker that publishes at once, and its answer: the 201, or the error's.
+ * @param path as the request wrote it, for the log of an unexpected error (by default the
+ * stream's own path)
+ */
+function publishedNow(context: AppContext, stream: string, input: MessageInput, headerLines: string, keepAlive: boolean, keepAliveTimeoutMs: number, path?: string): string {
+  try {
+    return createdResponse(context.broker.publishNow!(stream, input), stream, headerLines, keepAlive, keepAliveTimeoutMs);
+  } catch (error) {
+    return failedResponse(context, path ?? `/streams/${stream}/messages`, error, headerLines, keepAlive, keepAliveTimeoutMs);
   }
 }
 
