@@ -36,6 +36,10 @@ class Viewer implements CloseListener {
    * message can reach the Hub after the history read already gave it to this viewer.
    */
   sentThrough: string | null = null;
+  /** Its watch id in the lane's rooms (LaneRooms), or -1 while the lane does not write to it. */
+  watch = -1;
+  /** Equal to the Hub's laneMark while the message being published is one the lane wrote to it. */
+  laneMark = 0;
 
   constructor(
     private readonly hub: Hub,
@@ -55,6 +59,9 @@ interface Room {
   /** Resolves once the broker delivers this stream's messages to the room. */
   subscription: Promise<Subscription>;
   lingerTimer: NodeJS.Timeout | null;
+  /** The room's index in the lane's rooms, or -1; and how many of its viewers are watched there. */
+  lane: number;
+  laneViewers: number;
 }
 
 export interface HubOptions {
@@ -98,6 +105,11 @@ export class Hub {
     HEARTBEAT_SLICE_BUDGET,
   );
   private closed = false;
+  /** The viewers the lane writes to, by watch id. */
+  private readonly watchers: (Viewer | undefined)[] = [];
+  /** Set while a post the lane wrote to some of its room's viewers is published (beginLaneSent). */
+  private laneMark = 0;
+  private laneSending = false;
 
   constructor(
     private readonly broker: Broker,
@@ -138,6 +150,40 @@ export class Hub {
     for (const item of buffered) {
       if ('gap' in item) this.tellOfGap(viewer, item.gap);
       else if (this.isNew(viewer, item)) connection.send(encodeMessage(item, format));
+    }
+    // Live, with nothing from history still to be passed: the lane may write its posts to it.
+    if (viewer.sentThrough === null) this.laneWatch(viewer);
+  }
+
+  /**
+   * A post the lane wrote to `sent` of its room's viewers (their watch ids and outcomes in the lane
+   * rooms' results) is about to be published: deliver() leaves them out.
+   */
+  beginLaneSent(sent: number): void {
+    const mark = ++this.laneMark;
+    const { results } = this.scheduler.laneRooms!;
+    for (let i = 0; i < sent; i++) {
+      const viewer = this.watchers[results[2 * i]!];
+      if (viewer) viewer.laneMark = mark;
+    }
+    this.laneSending = true;
+  }
+
+  /**
+   * After the publish: each of those viewers' frame is written, or what the kernel did not take
+   * goes to Node's write, or the socket's error closes it. `message` null: the publish failed, and
+   * a viewer with half a frame is closed (it resumes by id).
+   */
+  endLaneSent(message: Message | null, sent: number): void {
+    this.laneSending = false;
+    const { results } = this.scheduler.laneRooms!;
+    let frame: Buffer | null = null;
+    for (let i = 0; i < sent; i++) {
+      const viewer = this.watchers[results[2 * i]!];
+      const outcome = results[2 * i + 1]!;
+      if (!viewer) continue;
+      if (outcome > 0 && message) frame ??= encodeMessage(message, 'json');
+      viewer.connection.laneWrote(outcome, outcome > 0 ? frame : null);
     }
   }
 
@@ -231,7 +277,7 @@ export class Hub {
       existing.lingerTimer = null;
       return existing;
     }
-    const room: Room = { stream, viewers: new Set(), subscription: null!, lingerTimer: null };
+    const room: Room = { stream, viewers: new Set(), subscription: null!, lingerTimer: null, lane: -1, laneViewers: 0 };
     room.subscription = this.broker.subscribe(stream, {
       onMessage: (message) => this.deliver(room, message),
       onGap: (gap) => {
@@ -258,7 +304,11 @@ export class Hub {
     let html: Buffer | null = null;
     this.stats.messages += 1;
     this.stats.deliveries += room.viewers.size;
+    const laneSent = this.laneSending;
+    // An id given here (not by the lane, which knows its own): the lane's next is past it.
+    if (room.lane >= 0 && !laneSent) this.scheduler.laneRooms!.advance(room.lane, message.id);
     for (const viewer of room.viewers) {
+      if (laneSent && viewer.laneMark === this.laneMark) continue;
       if (viewer.pending) {
         viewer.pending.push(message);
         // A viewer that stops reading during its replay is cut as any slow viewer is, rather
@@ -294,10 +344,43 @@ export class Hub {
     if (viewer.sentThrough === null) return true;
     if (compareIdText(message.id, viewer.sentThrough) <= 0) return false;
     viewer.sentThrough = null;
+    this.laneWatch(viewer);
     return true;
   }
 
+  /** The lane writes the room's posts to this viewer from now on, where it can. */
+  private laneWatch(viewer: Viewer): void {
+    const laneRooms = this.scheduler.laneRooms;
+    const { room, connection } = viewer;
+    if (!laneRooms || viewer.format !== 'json' || viewer.watch >= 0 || connection.descriptor < 0 || !connection.isOpen || this.rooms.get(room.stream) !== room) return;
+    if (room.lane < 0) room.lane = laneRooms.open(room.stream);
+    if (room.lane < 0) return;
+    viewer.watch = laneRooms.watch(room.lane, connection.descriptor);
+    if (viewer.watch < 0) return;
+    this.watchers[viewer.watch] = viewer;
+    room.laneViewers++;
+    connection.laneWatched(viewer.watch);
+  }
+
+  private laneUnwatch(viewer: Viewer): void {
+    const laneRooms = this.scheduler.laneRooms;
+    if (!laneRooms || viewer.watch < 0) return;
+    const { room } = viewer;
+    laneRooms.unwatch(viewer.watch);
+    this.watchers[viewer.watch] = undefined;
+    viewer.watch = -1;
+    viewer.connection.laneUnwatched();
+    if (--room.laneViewers === 0) this.closeLaneRoom(room);
+  }
+
+  private closeLaneRoom(room: Room): void {
+    if (room.lane < 0) return;
+    this.scheduler.laneRooms!.close(room.lane);
+    room.lane = -1;
+  }
+
   private leave(room: Room, viewer: Viewer): void {
+    this.laneUnwatch(viewer);
     if (!room.viewers.delete(viewer) || room.viewers.size > 0 || this.closed) return;
     // Linger so that a page reload does not unsubscribe and resubscribe at once.
     const unsubscribeNow = () => {
@@ -310,6 +393,7 @@ export class Hub {
 
   private async unsubscribe(room: Room): Promise<void> {
     if (room.lingerTimer) clearTimeout(room.lingerTimer);
+    this.closeLaneRoom(room);
     if (this.rooms.get(room.stream) === room) this.rooms.delete(room.stream);
     try {
       const subscription = await room.subscription;

@@ -37,5 +37,6 @@ export function createMetrics(config: Readonly<Config>, hub: Hub, broker: Broker
   hubCounter('sse_chat_resets_total', 'event: reset sent to viewers (messages lost to them)', 'resets');
   // Always there (0 where the lane is not used), so a dashboard's query works on every node.
   counter('sse_chat_post_lane_posts_total', 'Posts read by the native post lane (POST_LANE) rather than by Node', () => postLane?.posts ?? 0);
+  counter('sse_chat_post_lane_fanout_posts_total', 'Posts the native post lane also wrote to their small room\'s viewers itself', () => postLane?.fannedOut ?? 0);
   return registry;
 }

@@ -103,6 +103,8 @@ export interface Broker {
    * it. The POST fast path answers with it in the same turn, with no promise to wait on.
    */
   publishNow?(stream: string, input: MessageInput): Message;
+  /** publishNow() with the id the post lane gave (`<idMs>-<idSeq>`), past the stream's newest. */
+  publishNowAt?(stream: string, input: MessageInput, idMs: number, idSeq: number): Message;
   subscribe(stream: string, listener: StreamListener): Promise<Subscription>;
   /** Messages with an id greater than `afterId` (all retained when null), oldest first, at most `limit`. */
   history(stream: string, afterId: string | null, limit: number): Promise<HistoryPage>;

@@ -55,9 +55,16 @@ export class MemoryBroker implements Broker {
     return this.store(stream, input);
   }
 
-  private store(stream: string, input: MessageInput): Message {
+  publishNowAt(stream: string, input: MessageInput, idMs: number, idSeq: number): Message {
+    return this.store(stream, input, { ms: idMs, seq: idSeq });
+  }
+
+  private store(stream: string, input: MessageInput, given?: EntryId): Message {
     const state = this.state(stream);
-    const id = nextId(state.lastId, this.now());
+    // The lane takes ids from the newest the Hub told it (lane-rooms.ts); one not past the
+    // stream's newest would break the history's order.
+    if (given && state.lastId && compareIds(given, state.lastId) <= 0) throw new Error(`id ${formatId(given)} is not past ${formatId(state.lastId)} in ${stream}`);
+    const id = given ?? nextId(state.lastId, this.now());
     state.lastId = id;
     const message: Message = {
       id: formatId(id),

@@ -31,7 +31,7 @@ export interface FastRoutes {
   request(socket: Socket, head: RequestHead): FastRequest | null;
   /** A post the native lane read and checked: its answer, at once; or null when it is not to be
    * answered here (a client over its rate limit), and the lane hands it back. */
-  lanePost?(socket: Socket, stream: string, input: MessageInput, keepAlive: boolean): string | null;
+  lanePost?(socket: Socket, stream: string, input: MessageInput, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number): string | null;
 }
 
 export interface ConnectionRouterOptions {
@@ -322,13 +322,17 @@ class RawConnection implements LaneOwner {
   }
 
   /** A post the lane read on this connection (see http/post-lane.ts), checked as the route checks. */
-  lanePost(stream: string, author: string, text: string, keepAlive: boolean): boolean {
+  lanePost(stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number): boolean {
     this.reads++;
     const { socket, shared } = this;
     // A socket destroyed meanwhile (a write failed) still has its posts of this read published,
     // as serve() publishes every request of a chunk before any answer is written.
-    if (this.next !== 'read') return true;
-    const response = shared.routes.lanePost!(socket, stream, { author, text }, keepAlive);
+    if (this.next !== 'read') {
+      // One the lane wrote to viewers already is published whatever became of its poster.
+      if (idMs !== undefined) shared.routes.lanePost!(socket, stream, { author, text }, keepAlive, idMs, idSeq, sent);
+      return true;
+    }
+    const response = shared.routes.lanePost!(socket, stream, { author, text }, keepAlive, idMs, idSeq, sent);
     if (response === null) return false;
     this.answeredSinceArm = true;
     this.write(response);

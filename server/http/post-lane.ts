@@ -7,11 +7,13 @@
 // reads whenever the flag says they are stopped; Node and the lane would then race for each post.
 import type { Socket } from 'node:net';
 import type { LaneHandBackListener, LaneHandle, LanePostListener, PostLaneCalls, PostLaneLimits } from '../native/post-lane.js';
+import { LaneRooms } from '../sse/lane-rooms.js';
 
 /** The connection a slot's posts and hand-back go to. */
 export interface LaneOwner {
-  /** False when the post is not to be answered here after all: the lane hands it back. */
-  lanePost(stream: string, author: string, text: string, keepAlive: boolean): boolean;
+  /** False when the post is not to be answered here after all: the lane hands it back. With an
+   * id, the lane wrote the post to `sent` viewers already (LanePostListener). */
+  lanePost(stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number): boolean;
   /** Node reads the socket again; `rest` was read and not taken, the start of the next request. */
   laneHandBack(rest: Buffer | undefined): void;
 }
@@ -41,20 +43,24 @@ export function resumeNodeReads(socket: Socket): void {
 export interface PostLaneStats {
   /** Posts the lane read (each then published and answered as on the JavaScript path). */
   posts: number;
+  /** Of those, the posts whose frames the lane wrote to viewers itself (fanOut). */
+  fannedOut: number;
 }
 
 export class PostLane {
-  readonly stats: PostLaneStats = { posts: 0 };
+  readonly stats: PostLaneStats = { posts: 0, fannedOut: 0 };
   private readonly owners: (LaneOwner | undefined)[] = [];
   private readonly lane: LaneHandle;
   // Held here: the lane refers to them weakly, so that a node's lane goes with the node.
   private readonly listeners: [LanePostListener, LaneHandBackListener];
 
   constructor(private readonly calls: PostLaneCalls, limits: PostLaneLimits) {
-    const onPost: LanePostListener = (slot, stream, author, text, keepAlive) => {
+    const onPost: LanePostListener = (slot, stream, author, text, keepAlive, idMs, idSeq, sent) => {
       const owner = this.owners[slot];
+      if (idMs !== undefined) this.stats.fannedOut++;
+      // Always there while the lane reads its connection (release() and hand-backs stop the reads first).
       if (!owner) return true;
-      const taken = owner.lanePost(stream, author, text, keepAlive);
+      const taken = owner.lanePost(stream, author, text, keepAlive, idMs, idSeq, sent);
       if (taken) this.stats.posts++;
       return taken;
     };
@@ -92,6 +98,14 @@ export class PostLane {
   release(slot: number): void {
     this.owners[slot] = undefined;
     this.calls.release(this.lane, slot);
+  }
+
+  /**
+   * From now on the lane writes posts to the viewers of the rooms the Hub mirrors in what this
+   * returns, itself. Only for a node where no post the lane reads is declined (no rate limit).
+   */
+  fanOut(node: string, region: string): LaneRooms {
+    return new LaneRooms(this.calls, this.lane, node, region);
   }
 
   /** Every connection back to Node (the node begins to stop: posts then get its 503). */

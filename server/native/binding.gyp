@@ -17,7 +17,7 @@
     },
     {
       "target_name": "post_lane",
-      "sources": ["post-lane.c", "http-token.h"],
+      "sources": ["post-lane.c", "lane-rooms.c", "lane-rooms.h", "http-token.h"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

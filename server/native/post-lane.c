@@ -17,10 +17,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <node_api.h>
 #include <uv.h>
 #include "http-token.h"
+#include "lane-rooms.h"
 
 // A head longer than this is the JavaScript parser's (it has its own limit).
 #define MAX_HEAD_BYTES 4096
@@ -63,7 +65,25 @@ struct lane {
   struct limits limits;
   struct conn **slots;
   int32_t slot_count;
+  // Where the lane writes posts' frames itself (fanOut): null until JavaScript asks for it.
+  struct fan_out *fan_out;
   uint8_t buffer[READ_BYTES];
+};
+
+// What fanOut() sets up: the rooms the Hub mirrors, JavaScript's clean flags and results array
+// (held by reference, so that their memory stays put), and the frame's buffer.
+struct fan_out {
+  struct lane_rooms *rooms;
+  napi_ref clean_ref;
+  uint8_t *clean;
+  size_t clean_length;
+  napi_ref results_ref;
+  int32_t *results;
+  uint32_t max_viewers;
+  char *node_json;
+  char *region_json;
+  uint8_t *frame;
+  size_t frame_capacity;
 };
 
 // ---------- the request, as the JavaScript path would take it ----------
@@ -430,6 +450,48 @@ static void post_values(napi_env env, const uint8_t *request, const struct post 
   napi_get_boolean(env, post->keep_alive, &values[3]);
 }
 
+static uint64_t now_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+// Where the post's stream is a room the lane writes to, with clean viewers: takes the stream's
+// next id, writes the message's frame to them now, before JavaScript hears of the post, and makes
+// what JavaScript is told besides (the id's two parts and how many viewers were written to, whose
+// outcomes are in the results array). Returns how many of those values it made: 3, or 0 where
+// JavaScript does it all.
+static size_t fan_out_post(struct lane *lane, const uint8_t *request, const struct post *post, napi_value values[3]) {
+  struct fan_out *fan_out = lane->fan_out;
+  if (!fan_out) return 0;
+  const uint8_t *stream = request + post->stream.start;
+  int32_t room = lane_rooms_find(fan_out->rooms, stream, post->stream.length);
+  uint64_t ms, seq;
+  if (room < 0 || lane_rooms_clean_viewers(fan_out->rooms, room, fan_out->clean, fan_out->clean_length) == 0 ||
+      !lane_rooms_next_id(fan_out->rooms, room, now_ms(), fan_out->max_viewers, &ms, &seq)) {
+    return 0;
+  }
+  struct lane_message message = {
+      .ms = ms,
+      .seq = seq,
+      .stream = stream,
+      .stream_length = post->stream.length,
+      .author = request + post->author.start,
+      .author_length = post->author.length,
+      .text = request + post->text.start,
+      .text_length = post->text.length,
+  };
+  size_t length = lane_message_frame(fan_out->frame, fan_out->frame_capacity, &message, fan_out->node_json, fan_out->region_json);
+  // The id is taken either way: a frame that did not fit (never, at the capacity fanOut sets) is
+  // JavaScript's to write, with the id.
+  uint32_t sent = length == 0 ? 0 : lane_rooms_send(fan_out->rooms, room, fan_out->clean, fan_out->clean_length, fan_out->frame, length, fan_out->results, fan_out->max_viewers);
+  napi_env env = lane->env;
+  napi_create_double(env, (double)ms, &values[0]);
+  napi_create_double(env, (double)seq, &values[1]);
+  napi_create_uint32(env, sent, &values[2]);
+  return 3;
+}
+
 // What one read hands to JavaScript runs in one callback scope, as Node runs a stream's 'data'
 // listeners: ticks and microtasks run once, at its end. So the answers to posts read together
 // (pipelined) leave in one write, and their frames in one write per viewer, as on Node's path;
@@ -471,14 +533,16 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       break;
     }
     const uint8_t *request = b + at;
-    napi_value argv[5];
+    napi_value argv[8];
     napi_create_int32(env, conn->slot, &argv[0]);
     post_values(env, request, &post, argv + 1);
+    size_t argc = 5 + fan_out_post(lane, request, &post, argv + 5);
     // JavaScript may decline the post (a client over its rate limit, whose 429 Node's path
     // renders): it goes back with what follows. Or it may release the connection meanwhile (a post
     // that closes it, say): what follows is then not read, as Node's server reads nothing after
-    // such a request.
-    bool taken = call(lane, lane->on_post, 5, argv);
+    // such a request. A post the lane wrote to viewers is never declined (fanOut is only set up
+    // where nothing declines one).
+    bool taken = call(lane, lane->on_post, argc, argv) || argc > 5;
     if (conn->released) break;
     if (!taken) {
       hand_back(conn, request, n - at);
@@ -514,6 +578,17 @@ static bool read_limits(napi_env env, napi_value object, struct limits *limits) 
          uint32_property(env, object, "textChars", &limits->text_units);
 }
 
+static void free_fan_out(napi_env env, struct fan_out *fan_out) {
+  if (!fan_out) return;
+  lane_rooms_free(fan_out->rooms);
+  if (fan_out->clean_ref) napi_delete_reference(env, fan_out->clean_ref);
+  if (fan_out->results_ref) napi_delete_reference(env, fan_out->results_ref);
+  free(fan_out->node_json);
+  free(fan_out->region_json);
+  free(fan_out->frame);
+  free(fan_out);
+}
+
 static void free_lane(napi_env env, void *data, void *hint) {
   (void)hint;
   struct lane *lane = data;
@@ -521,6 +596,7 @@ static void free_lane(napi_env env, void *data, void *hint) {
   for (int32_t slot = 0; slot < lane->slot_count; slot++) {
     if (lane->slots[slot]) release_conn(lane->slots[slot]);
   }
+  free_fan_out(env, lane->fan_out);
   napi_delete_reference(env, lane->on_post);
   napi_delete_reference(env, lane->on_hand_back);
   napi_async_destroy(env, lane->async);
@@ -658,6 +734,212 @@ static napi_value hand_back_all(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+// ---------- the rooms the lane writes to (lane-rooms.c) ----------
+
+// The lane (a handle from create()) and up to `count` arguments after it, all there.
+static struct lane *lane_args(napi_env env, napi_callback_info info, size_t count, napi_value *argv) {
+  napi_value all[6];
+  size_t argc = 6;
+  napi_valuetype type;
+  void *lane = NULL;
+  if (count > 5 || napi_get_cb_info(env, info, &argc, all, NULL, NULL) != napi_ok || argc < count + 1 || napi_typeof(env, all[0], &type) != napi_ok ||
+      type != napi_external || napi_get_value_external(env, all[0], &lane) != napi_ok) {
+    return NULL;
+  }
+  for (size_t i = 0; i < count; i++) argv[i] = all[i + 1];
+  return lane;
+}
+
+static bool int32_arg(napi_env env, napi_value value, int32_t *out) {
+  napi_valuetype type;
+  return napi_typeof(env, value, &type) == napi_ok && type == napi_number && napi_get_value_int32(env, value, out) == napi_ok;
+}
+
+static bool uint64_arg(napi_env env, napi_value value, uint64_t *out) {
+  double number;
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number || napi_get_value_double(env, value, &number) != napi_ok) return false;
+  if (!(number >= 0 && number <= 9007199254740991.0) || number != (double)(uint64_t)number) return false;
+  *out = (uint64_t)number;
+  return true;
+}
+
+// A string property's UTF-8 bytes, in memory of its own (NUL-terminated).
+static char *string_property(napi_env env, napi_value object, const char *name) {
+  napi_value value;
+  size_t length;
+  if (napi_get_named_property(env, object, name, &value) != napi_ok || napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) return NULL;
+  char *text = malloc(length + 1);
+  if (text && napi_get_value_string_utf8(env, value, text, length + 1, &length) != napi_ok) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
+// A typed array argument of `type`, held by a new reference so its memory stays where it is.
+static bool held_typed_array(napi_env env, napi_value value, napi_typedarray_type type, napi_ref *ref, void **data, size_t *length) {
+  napi_typedarray_type actual;
+  if (napi_get_typedarray_info(env, value, &actual, length, data, NULL, NULL) != napi_ok || actual != type) return false;
+  return napi_create_reference(env, value, 1, ref) == napi_ok;
+}
+
+// useClean(lane, clean): the clean flags from now on (JavaScript grew them: a Uint8Array, one
+// byte per watch id).
+static napi_value use_clean(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  struct lane *lane = lane_args(env, info, 1, argv);
+  napi_ref ref;
+  void *data;
+  size_t length;
+  if (!lane || !lane->fan_out || !held_typed_array(env, argv[0], napi_uint8_array, &ref, &data, &length)) {
+    napi_throw_type_error(env, NULL, "useClean: a lane set up by fanOut and a Uint8Array are required");
+    return NULL;
+  }
+  napi_delete_reference(env, lane->fan_out->clean_ref);
+  lane->fan_out->clean_ref = ref;
+  lane->fan_out->clean = data;
+  lane->fan_out->clean_length = length;
+  return undefined_value(env);
+}
+
+// fanOut(lane, {nodeJson, regionJson, maxViewers}, clean, results): from now on the lane writes the
+// frames of posts to rooms (openRoom) with at most maxViewers viewers itself. results: an
+// Int32Array of 2 x maxViewers, where each post's (watch id, outcome) pairs are left.
+static napi_value fan_out(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  struct lane *lane = lane_args(env, info, 3, argv);
+  struct fan_out *fan_out = lane && !lane->fan_out ? calloc(1, sizeof *fan_out) : NULL;
+  void *clean = NULL, *results = NULL;
+  size_t clean_length = 0, results_length = 0;
+  bool ok = fan_out && uint32_property(env, argv[0], "maxViewers", &fan_out->max_viewers) && fan_out->max_viewers > 0 &&
+            (fan_out->node_json = string_property(env, argv[0], "nodeJson")) && (fan_out->region_json = string_property(env, argv[0], "regionJson")) &&
+            held_typed_array(env, argv[1], napi_uint8_array, &fan_out->clean_ref, &clean, &clean_length) &&
+            held_typed_array(env, argv[2], napi_int32_array, &fan_out->results_ref, &results, &results_length) &&
+            results_length >= 2 * (size_t)fan_out->max_viewers && (fan_out->rooms = lane_rooms_new());
+  if (ok) {
+    // The largest frame: the body's bytes hold the author and text, the rest is the id (twice),
+    // the stream, the node and the region, and the keys.
+    fan_out->frame_capacity = lane->limits.body_bytes + 512 + strlen(fan_out->node_json) + strlen(fan_out->region_json);
+    fan_out->frame = malloc(fan_out->frame_capacity);
+    ok = fan_out->frame != NULL;
+  }
+  if (!ok) {
+    free_fan_out(env, fan_out);
+    napi_throw_type_error(env, NULL, "fanOut: a lane not yet fanning out, {nodeJson, regionJson, maxViewers}, a Uint8Array and an Int32Array of 2 x maxViewers are required");
+    return NULL;
+  }
+  fan_out->clean = clean;
+  fan_out->clean_length = clean_length;
+  fan_out->results = results;
+  lane->fan_out = fan_out;
+  return undefined_value(env);
+}
+
+// openRoom(lane, stream): the room's index, or -1.
+static napi_value open_room(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  struct lane *lane = lane_args(env, info, 1, argv);
+  char name[LANE_ROOM_NAME_BYTES + 1];
+  size_t length;
+  if (!lane || !lane->fan_out || napi_get_value_string_utf8(env, argv[0], NULL, 0, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "openRoom: a lane set up by fanOut and a stream name are required");
+    return NULL;
+  }
+  if (length > LANE_ROOM_NAME_BYTES) return int32_value(env, -1);
+  napi_get_value_string_utf8(env, argv[0], name, sizeof name, &length);
+  return int32_value(env, lane_rooms_open(lane->fan_out->rooms, (uint8_t *)name, length));
+}
+
+// closeRoom(lane, room), advance(lane, room, ms, seq), watch(lane, room, watchId, fd) -> boolean,
+// unwatch(lane, watchId).
+static napi_value close_room(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t room;
+  struct lane *lane = lane_args(env, info, 1, argv);
+  if (!lane || !lane->fan_out || !int32_arg(env, argv[0], &room)) {
+    napi_throw_type_error(env, NULL, "closeRoom: a lane set up by fanOut and a room are required");
+    return NULL;
+  }
+  lane_rooms_close(lane->fan_out->rooms, room);
+  return undefined_value(env);
+}
+
+static napi_value advance(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t room;
+  uint64_t ms, seq;
+  struct lane *lane = lane_args(env, info, 3, argv);
+  if (!lane || !lane->fan_out || !int32_arg(env, argv[0], &room) || !uint64_arg(env, argv[1], &ms) || !uint64_arg(env, argv[2], &seq)) {
+    napi_throw_type_error(env, NULL, "advance: a lane set up by fanOut, a room and an id's two numbers are required");
+    return NULL;
+  }
+  lane_rooms_advance(lane->fan_out->rooms, room, ms, seq);
+  return undefined_value(env);
+}
+
+static napi_value watch(napi_env env, napi_callback_info info) {
+  napi_value argv[3], result;
+  int32_t room, watch_id, fd;
+  struct lane *lane = lane_args(env, info, 3, argv);
+  if (!lane || !lane->fan_out || !int32_arg(env, argv[0], &room) || !int32_arg(env, argv[1], &watch_id) || !int32_arg(env, argv[2], &fd)) {
+    napi_throw_type_error(env, NULL, "watch: a lane set up by fanOut, a room, a watch id and a descriptor are required");
+    return NULL;
+  }
+  napi_get_boolean(env, lane_rooms_watch(lane->fan_out->rooms, room, watch_id, fd), &result);
+  return result;
+}
+
+static napi_value unwatch(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t watch_id;
+  struct lane *lane = lane_args(env, info, 1, argv);
+  if (!lane || !lane->fan_out || !int32_arg(env, argv[0], &watch_id)) {
+    napi_throw_type_error(env, NULL, "unwatch: a lane set up by fanOut and a watch id are required");
+    return NULL;
+  }
+  lane_rooms_unwatch(lane->fan_out->rooms, watch_id);
+  return undefined_value(env);
+}
+
+// frame(stream, author, text, ms, seq, nodeJson, regionJson): the frame the lane writes for such a
+// message, as a Buffer. For the tests that compare it with the JavaScript path's.
+static napi_value frame(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7], result;
+  char *texts[5] = {NULL};
+  size_t lengths[5];
+  const size_t text_args[5] = {0, 1, 2, 5, 6};
+  struct lane_message message;
+  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 7 && uint64_arg(env, argv[3], &message.ms) &&
+            uint64_arg(env, argv[4], &message.seq);
+  for (size_t i = 0; ok && i < 5; i++) {
+    ok = napi_get_value_string_utf8(env, argv[text_args[i]], NULL, 0, &lengths[i]) == napi_ok && (texts[i] = malloc(lengths[i] + 1)) != NULL &&
+         napi_get_value_string_utf8(env, argv[text_args[i]], texts[i], lengths[i] + 1, &lengths[i]) == napi_ok;
+  }
+  result = NULL;
+  if (ok) {
+    message.stream = (uint8_t *)texts[0];
+    message.stream_length = lengths[0];
+    message.author = (uint8_t *)texts[1];
+    message.author_length = lengths[1];
+    message.text = (uint8_t *)texts[2];
+    message.text_length = lengths[2];
+    size_t capacity = lengths[1] + lengths[2] + lengths[0] + lengths[3] + lengths[4] + 512;
+    uint8_t *bytes = malloc(capacity);
+    size_t length = bytes ? lane_message_frame(bytes, capacity, &message, texts[3], texts[4]) : 0;
+    void *copy;
+    ok = length > 0 && napi_create_buffer_copy(env, length, bytes, &copy, &result) == napi_ok;
+    free(bytes);
+  }
+  for (size_t i = 0; i < 5; i++) free(texts[i]);
+  if (!ok) {
+    napi_throw_type_error(env, NULL, "frame: stream, author, text, ms, seq, nodeJson and regionJson are required");
+    return NULL;
+  }
+  return result;
+}
+
 // parse(bytes, limits): what the lane makes of a request at the start of the bytes: [stream,
 // author, text, keepAlive, length], or null. For the tests that compare it with the JavaScript path.
 static napi_value parse(napi_env env, napi_callback_info info) {
@@ -689,7 +971,9 @@ NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
     napi_callback function;
-  } calls[] = {{"create", create}, {"adopt", adopt}, {"release", release}, {"handBackAll", hand_back_all}, {"parse", parse}};
+  } calls[] = {{"create", create}, {"adopt", adopt}, {"release", release}, {"handBackAll", hand_back_all}, {"parse", parse},
+                 {"fanOut", fan_out}, {"useClean", use_clean}, {"openRoom", open_room}, {"closeRoom", close_room},
+                 {"advance", advance}, {"watch", watch}, {"unwatch", unwatch}, {"frame", frame}};
   for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
     napi_value function;
     if (napi_create_function(env, calls[i].name, NAPI_AUTO_LENGTH, calls[i].function, NULL, &function) != napi_ok ||

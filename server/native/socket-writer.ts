@@ -113,7 +113,7 @@ export class SocketWriter {
       const left = this.calls!.sendText(fd, text);
       if (left === 0) return;
       if (left < 0) {
-        failed(socket, left);
+        sendFailed(socket, left);
         return;
       }
       const bytes = Buffer.from(text, 'utf8');
@@ -132,13 +132,14 @@ function canGoDirect(socket: Socket, fd: number): boolean {
 }
 
 /** After send(2) took `sent` of `bytes` (or failed with -errno): the rest to Node, or the error. */
-function afterSend(socket: Socket, bytes: Buffer, sent: number): void {
+export function afterSend(socket: Socket, bytes: Buffer, sent: number): void {
   if (sent === bytes.length) return;
-  if (sent < 0) failed(socket, sent);
+  if (sent < 0) sendFailed(socket, sent);
   else socket.write(sent > 0 ? bytes.subarray(sent) : bytes);
 }
 
-function failed(socket: Socket, negativeErrno: number): void {
+/** A send that failed with -errno closes the socket with the error. */
+export function sendFailed(socket: Socket, negativeErrno: number): void {
   // As Node's own write reports it: send(2) has taken the socket's pending error (a reset peer),
   // and a write after it would only see EPIPE.
   socket.destroy(writeError(negativeErrno));

@@ -48,13 +48,36 @@ export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number
  * bytes answer() gives; null for a client over its limit, whose post goes back to the fast path
  * (and from there to Express, which renders the 429).
  */
-export function lanePosts(context: AppContext, keepAliveTimeoutMs: number): (socket: Socket, stream: string, input: MessageInput, keepAlive: boolean) => string | null {
+export function lanePosts(
+  context: AppContext,
+  keepAliveTimeoutMs: number,
+): (socket: Socket, stream: string, input: MessageInput, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number) => string | null {
   const { postRateLimit } = context;
-  return (socket, stream, input, keepAlive) => {
+  return (socket, stream, input, keepAlive, idMs, idSeq, sent) => {
+    // A post the lane wrote to viewers itself: only on a node with no rate limit (node.ts).
+    if (idMs !== undefined) return fannedOut(context, stream, input, keepAlive, keepAliveTimeoutMs, idMs, idSeq!, sent!);
     const headerLines = countPost(postRateLimit, socket);
     if (headerLines === null) return null;
     return publishedNow(context, stream, input, headerLines, keepAlive, keepAliveTimeoutMs);
   };
+}
+
+/**
+ * A post the lane wrote to `sent` of its room's viewers under the id it gave: published with that
+ * id, written to everyone else by the Hub, and answered as any other.
+ */
+function fannedOut(context: AppContext, stream: string, input: MessageInput, keepAlive: boolean, keepAliveTimeoutMs: number, idMs: number, idSeq: number, sent: number): string {
+  const { hub } = context;
+  hub.beginLaneSent(sent);
+  let message: Message | null = null;
+  try {
+    message = context.broker.publishNowAt!(stream, input, idMs, idSeq);
+    return createdResponse(message, stream, '', keepAlive, keepAliveTimeoutMs);
+  } catch (error) {
+    return failedResponse(context, `/streams/${stream}/messages`, error, '', keepAlive, keepAliveTimeoutMs);
+  } finally {
+    hub.endLaneSent(message, sent);
+  }
 }
 
 /**

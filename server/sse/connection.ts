@@ -2,8 +2,9 @@
 // queued frames straight to the socket (no chunked encoding, one write per flush), and cuts off a
 // viewer whose unsent bytes pass the slow-client bound; that viewer reconnects and resumes by id.
 import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { httpDate } from '../http/raw-response.js';
+import { afterSend, sendFailed } from '../native/socket-writer.js';
 import { encodePreamble, rawResponseHead, SSE_HEADERS } from './frame.js';
 import type { Flushable, WriteScheduler } from './write-scheduler.js';
 
@@ -34,6 +35,19 @@ export type ResponseHead = ServerResponse | 'raw';
  * opening within a second share one buffer. */
 let rawOpening: { retryMs: number; date: string; bytes: Buffer } | null = null;
 
+type DestroyFunction = (this: Socket, error: Error | null, callback: (error?: Error | null) => void) => void;
+const socketDestroy = (Socket.prototype as unknown as { _destroy: DestroyFunction })._destroy;
+
+/**
+ * A watched viewer's socket's _destroy: its clean flag drops before the descriptor closes. Node
+ * closes it here and says 'close' only in a later phase of the loop, when the number may already
+ * be a new connection's, which the lane must never write to.
+ */
+function destroyWatched(this: ConnectionSocket, error: Error | null, callback: (error?: Error | null) => void): void {
+  this[CONNECTION]?.laneDirty();
+  socketDestroy.call(this, error, callback);
+}
+
 function rawOpeningBytes(retryMs: number): Buffer {
   const date = httpDate(Date.now());
   if (rawOpening?.retryMs !== retryMs || rawOpening.date !== date) {
@@ -57,6 +71,8 @@ export class SseConnection implements Flushable {
   private fd = -1;
   /** The scheduler's epoch at the last write: how long this viewer has been idle. */
   lastWriteEpoch = 0;
+  /** Its watch id where the post lane writes to it too (LaneRooms), else -1. */
+  private watch = -1;
 
   constructor(
     socket: Socket,
@@ -115,6 +131,51 @@ export class SseConnection implements Flushable {
     return this.opened;
   }
 
+  /** The descriptor direct writes go to (-1: none, or not open yet). */
+  get descriptor(): number {
+    return this.fd;
+  }
+
+  /** The post lane writes to this viewer too, under this watch id, whenever its flag says clean. */
+  laneWatched(watch: number): void {
+    this.watch = watch;
+    const socket = this.socket;
+    if (socket) (socket as unknown as { _destroy: DestroyFunction })._destroy = destroyWatched;
+    this.settled();
+  }
+
+  laneUnwatched(): void {
+    this.laneDirty();
+    this.watch = -1;
+  }
+
+  /** The lane must not write to it now: something is queued or unsent, or it is closing. */
+  laneDirty(): void {
+    if (this.watch >= 0) this.scheduler.laneRooms!.clean[this.watch] = 0;
+  }
+
+  /** After the scheduler's writes: clean again if all of it went and nothing else waits. */
+  settled(): void {
+    const socket = this.socket;
+    if (this.watch < 0 || !socket || this.closing || socket.destroyed || this.pendingFirst !== null || socket.writableLength !== 0) return;
+    this.scheduler.laneRooms!.clean[this.watch] = 1;
+  }
+
+  /**
+   * The lane wrote a frame to it: `outcome` bytes of `frame` the kernel did not take (0: all),
+   * or -errno. The rest goes to Node's write, as SocketWriter does; without the frame (its
+   * publish failed) the viewer is closed and resumes by id.
+   */
+  laneWrote(outcome: number, frame: Buffer | null): void {
+    const socket = this.socket;
+    this.lastWriteEpoch = this.scheduler.epoch;
+    if (outcome === 0 || !socket) return;
+    this.laneDirty();
+    if (outcome < 0) sendFailed(socket, outcome);
+    else if (frame) afterSend(socket, frame, frame.length - outcome);
+    else this.destroy('error');
+  }
+
   /** Queues a frame; the scheduler writes everything queued in one go at the end of this turn. */
   send(frame: Buffer): void {
     const socket = this.socket;
@@ -125,6 +186,7 @@ export class SseConnection implements Flushable {
     }
     if (this.pendingFirst === null) {
       this.pendingFirst = frame;
+      this.laneDirty();
       this.scheduler.mark(this);
     } else if (this.pendingMore === null) {
       this.pendingMore = [this.pendingFirst, frame];
@@ -192,6 +254,7 @@ export class SseConnection implements Flushable {
     if (!socket || this.closing) return;
     this.flush();
     this.closing = 'server';
+    this.laneDirty();
     socket.end();
   }
 
@@ -204,6 +267,7 @@ export class SseConnection implements Flushable {
     const socket = this.socket;
     if (!socket) return;
     this.closing = reason;
+    this.laneDirty();
     this.dropPending();
     socket.destroy();
     this.finish(reason);

@@ -5,10 +5,13 @@
 // are never blocked behind it; frames that arrive meanwhile join the connections' pending writes.
 
 import { SocketWriter } from '../native/socket-writer.js';
+import type { LaneRooms } from './lane-rooms.js';
 
 export interface Flushable {
   /** `together`: its bytes may be held by the writer until the scheduler commits them (SocketWriter.writeShared). */
   flush(together?: boolean): void;
+  /** After the writer committed what flush() gave it. */
+  settled(): void;
 }
 
 export class WriteScheduler {
@@ -23,6 +26,8 @@ export class WriteScheduler {
    * each write, so the heartbeat can skip viewers that were written to recently.
    */
   epoch = 0;
+  /** The Hub's rooms as the post lane writes to them, where it does (node.ts). */
+  laneRooms: LaneRooms | null = null;
 
   /**
    * @param sliceSize connections flushed per turn before yielding to other work
@@ -59,13 +64,14 @@ export class WriteScheduler {
   private flushSlice(size: number): void {
     const { dirty } = this;
     // Connections marked during this slice land past `end` and wait for the next turn.
+    const start = this.head;
     const end = Math.min(this.head + size, this.count);
-    while (this.head < end) {
-      const connection = dirty[this.head]!;
-      dirty[this.head++] = null;
-      connection.flush(true);
-    }
+    while (this.head < end) dirty[this.head++]!.flush(true);
     this.writer.commit();
+    for (let at = start; at < end; at++) {
+      dirty[at]!.settled();
+      dirty[at] = null;
+    }
     if (this.head === this.count) {
       this.head = 0;
       this.count = 0;

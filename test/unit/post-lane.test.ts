@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { pino } from 'pino';
+import type { Message } from '../../server/broker/broker.js';
 import { MemoryBroker } from '../../server/broker/memory.js';
+import { encodeMessage } from '../../server/hub.js';
 import { loadConfig } from '../../server/config.js';
 import { parseRequestHead } from '../../server/http/request-head.js';
 import { loadPostLane, type PostLaneCalls } from '../../server/native/post-lane.js';
@@ -21,7 +23,15 @@ const limits = { bodyBytes: messageBodyLimit(config, 'json'), authorChars: confi
 /** What the JavaScript path makes of a request at the start of `bytes`: the router's checks, the
  * fast path's, then a real publish to the in-memory broker, read back. */
 async function javascriptReading(bytes: Buffer): Promise<Reading> {
-  const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: 'n', region: 'r' });
+  return (await javascriptPost(bytes))?.reading ?? null;
+}
+
+// A node and region whose JSON has escapes, as an operator may name them.
+const NODE = 'node "1"';
+const REGION = 'eu\\west\u2028';
+
+async function javascriptPost(bytes: Buffer): Promise<{ reading: NonNullable<Reading>; message: Message } | null> {
+  const broker = new MemoryBroker({ historySize: 10, historyMaxAgeMs: 0, nodeId: NODE, region: REGION });
   const context = { config, broker, postRateLimit: null, isShuttingDown: () => false, logger: pino({ level: 'silent' }) } as unknown as AppContext;
   const result = parseRequestHead(bytes, 16 * 1024);
   if (result.kind !== 'head') return null;
@@ -37,7 +47,7 @@ async function javascriptReading(bytes: Buffer): Promise<Reading> {
   assert.match(await answer, /^HTTP\/1\.1 201 Created\r\n/);
   const stream = decodeURIComponent(head.path.split('/')[2]!);
   const [message] = (await broker.recent(stream, 1)).messages;
-  return [message!.stream, message!.author, message!.text, keepAlive, length + request.bodyBytes];
+  return { reading: [message!.stream, message!.author, message!.text, keepAlive, length + request.bodyBytes], message: message! };
 }
 
 function post(body: string, head: Partial<Record<string, string>> = {}, requestLine = 'POST /streams/room-1/messages HTTP/1.1'): Buffer {
@@ -192,7 +202,13 @@ describe('the native post lane reads a post as the JavaScript path does', functi
 
   async function agree(bytes: Buffer): Promise<Reading> {
     const native = lane.parse(bytes, limits);
-    if (native !== null) assert.deepEqual(native, await javascriptReading(bytes), `the lane took ${JSON.stringify(bytes.toString('latin1'))}`);
+    if (native === null) return null;
+    const javascript = await javascriptPost(bytes);
+    assert.deepEqual(native, javascript?.reading ?? null, `the lane took ${JSON.stringify(bytes.toString('latin1'))}`);
+    // And where it writes the post to viewers itself, the frame is the one the Hub would write.
+    const { message } = javascript!;
+    const seq = Number(message.id.split('-')[1]);
+    assert.deepEqual(lane.frame(native[0], native[1], native[2], message.ts, seq, JSON.stringify(NODE), JSON.stringify(REGION)), encodeMessage(message, 'json'));
     return native;
   }
 
@@ -212,5 +228,12 @@ describe('the native post lane reads a post as the JavaScript path does', functi
     let taken = 0;
     for (const bytes of mutations(20261207, 3000)) if ((await agree(bytes)) !== null) taken++;
     assert.ok(taken > 0, 'some mutations are still plain posts');
+  });
+
+  it('writes a frame with the id JavaScript writes, from the first millisecond to the last and any sequence', () => {
+    for (const [ms, seq] of [[0, 0], [1, 9], [1_765_000_000_000, 0], [1_765_000_000_123, 4_294_967_296], [8_640_000_000_000_000, 2 ** 53 - 1]] as const) {
+      const message: Message = { id: `${ms}-${seq}`, stream: 'room-1', author: 'ann', text: 'hi ✓', ts: ms, node: NODE, region: REGION };
+      assert.deepEqual(lane.frame('room-1', 'ann', 'hi ✓', ms, seq, JSON.stringify(NODE), JSON.stringify(REGION)), encodeMessage(message, 'json'));
+    }
   });
 });
