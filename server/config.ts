@@ -63,7 +63,7 @@ const schema = z.object({
     .refine((us) => us === 0 || us >= 100, '0 (the kernel default) or 100 to 100000')
     .default(100),
   DIRECT_WRITES: z.enum(['on', 'off'], "'on' or 'off'").default('on'),
-  POST_LANE: z.enum(['on', 'off'], "'on' or 'off'").default('on'),
+  POST_LANE: z.enum(['on', 'reads', 'off'], "'on', 'reads' or 'off'").default('on'),
   PARALLEL_SCAVENGE: z.enum(['auto', 'on', 'off'], "'auto', 'on' or 'off'").default('auto'),
   REDIS_CLUSTER_NODES: hostPortList.optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
@@ -104,6 +104,8 @@ export interface Config {
   directWrites: boolean;
   /** Kept-alive post connections read in C between requests, where it may be (native/post-lane.c). */
   postLane: boolean;
+  /** The lane also writes posts to small rooms' viewers itself (POST_LANE=on; `reads` leaves that to JavaScript). */
+  postLaneFanOut: boolean;
   /** V8's scavenges on helper threads; `auto`: not where the process may use one CPU only (young-generation.ts). */
   parallelScavenge: ParallelScavengeSetting;
   redis: { kind: 'cluster'; nodes: { host: string; port: number }[] } | { kind: 'single'; url: string } | null;
@@ -146,7 +148,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     trustProxyHops: e.TRUST_PROXY_HOPS,
     eventLoopSliceUs: e.EVENT_LOOP_SLICE_US,
     directWrites: e.DIRECT_WRITES === 'on',
-    postLane: e.POST_LANE === 'on',
+    postLane: e.POST_LANE !== 'off',
+    postLaneFanOut: e.POST_LANE === 'on',
     parallelScavenge: e.PARALLEL_SCAVENGE,
     redis: e.REDIS_CLUSTER_NODES
       ? { kind: 'cluster' as const, nodes: e.REDIS_CLUSTER_NODES }

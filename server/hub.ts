@@ -172,7 +172,7 @@ export class Hub {
   /**
    * After the publish: each of those viewers' frame is written, or what the kernel did not take
    * goes to Node's write, or the socket's error closes it. `message` null: the publish failed, and
-   * a viewer with half a frame is closed (it resumes by id).
+   * each of them is closed (it resumes by id from the history, which lacks what it got).
    */
   endLaneSent(message: Message | null, sent: number): void {
     this.laneSending = false;
@@ -182,8 +182,13 @@ export class Hub {
       const viewer = this.watchers[results[2 * i]!];
       const outcome = results[2 * i + 1]!;
       if (!viewer) continue;
-      if (outcome > 0 && message) frame ??= encodeMessage(message, 'json');
-      viewer.connection.laneWrote(outcome, outcome > 0 ? frame : null);
+      if (!message) {
+        // What it got is in no history: it resumes by id from what is.
+        viewer.connection.cutOff('error');
+        continue;
+      }
+      if (outcome > 0) frame ??= encodeMessage(message, 'json');
+      viewer.connection.laneWrote(outcome, frame);
     }
   }
 

@@ -162,6 +162,8 @@ void lane_rooms_close(struct lane_rooms *rooms, int32_t index) {
 void lane_rooms_advance(struct lane_rooms *rooms, int32_t index, uint64_t ms, uint64_t seq) {
   if (!valid_room(rooms, index)) return;
   struct room *room = &rooms->rooms[index];
+  // Never back: the next id must stay past every one the stream gave.
+  if (room->known && (ms < room->last_ms || (ms == room->last_ms && seq <= room->last_seq))) return;
   room->known = true;
   room->last_ms = ms;
   room->last_seq = seq;
@@ -223,10 +225,12 @@ static bool is_clean(const uint8_t *clean, size_t clean_length, int32_t watch) {
   return (size_t)watch < clean_length && clean[watch] != 0;
 }
 
-uint32_t lane_rooms_clean_viewers(const struct lane_rooms *rooms, int32_t index, const uint8_t *clean, size_t clean_length) {
+uint32_t lane_rooms_clean_viewers(const struct lane_rooms *rooms, int32_t index, uint32_t max_viewers, const uint8_t *clean, size_t clean_length) {
   if (!valid_room(rooms, index)) return 0;
   const struct room *room = &rooms->rooms[index];
   uint32_t count = 0;
+  // A busier room's posts are JavaScript's: not worth a look at each of its viewers.
+  if (room->count > max_viewers) return 0;
   for (uint32_t i = 0; i < room->count; i++) count += is_clean(clean, clean_length, room->watches[i]);
   return count;
 }
@@ -240,7 +244,7 @@ static int32_t send_now(int fd, const uint8_t *data, size_t length) {
   return sent >= 0 ? (int32_t)sent : (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? 0 : -errno);
 }
 
-uint32_t lane_rooms_send(const struct lane_rooms *rooms, int32_t index, const uint8_t *clean, size_t clean_length, const uint8_t *frame,
+uint32_t lane_rooms_send(const struct lane_rooms *rooms, int32_t index, uint8_t *clean, size_t clean_length, const uint8_t *frame,
                          size_t frame_length, int32_t *results, uint32_t max_results) {
   if (!valid_room(rooms, index)) return 0;
   const struct room *room = &rooms->rooms[index];
@@ -251,6 +255,9 @@ uint32_t lane_rooms_send(const struct lane_rooms *rooms, int32_t index, const ui
     int32_t sent = send_now(rooms->watches[watch].fd, frame, frame_length);
     results[2 * written] = watch;
     results[2 * written + 1] = sent < 0 ? sent : (int32_t)(frame_length - (size_t)sent);
+    // Not clean until JavaScript has written the rest (or closed it): a pipelined post read next
+    // must not write into the middle of this frame, whatever JavaScript does with this one.
+    if (sent != (int32_t)frame_length) clean[watch] = 0;
     written++;
   }
   return written;

@@ -19,7 +19,7 @@ void lane_rooms_free(struct lane_rooms *rooms);
 int32_t lane_rooms_open(struct lane_rooms *rooms, const uint8_t *name, size_t length);
 // Closes the room and forgets its viewers.
 void lane_rooms_close(struct lane_rooms *rooms, int32_t room);
-// The stream gave this id (JavaScript published a message on it).
+// The stream gave this id (JavaScript published a message on it); an id not past the room's newest is ignored.
 void lane_rooms_advance(struct lane_rooms *rooms, int32_t room, uint64_t ms, uint64_t seq);
 // The room's index, or -1.
 int32_t lane_rooms_find(const struct lane_rooms *rooms, const uint8_t *name, size_t length);
@@ -30,11 +30,12 @@ void lane_rooms_unwatch(struct lane_rooms *rooms, int32_t watch);
 // The id the room's next message gets at wall-clock `now_ms`, taken (as ids.ts's nextId); false
 // while the room's newest id is unknown or it has more viewers than `max_viewers`.
 bool lane_rooms_next_id(struct lane_rooms *rooms, int32_t room, uint64_t now_ms, uint32_t max_viewers, uint64_t *ms, uint64_t *seq);
-// How many of the room's viewers are flagged clean (nothing of theirs queued anywhere else).
-uint32_t lane_rooms_clean_viewers(const struct lane_rooms *rooms, int32_t room, const uint8_t *clean, size_t clean_length);
+// How many of the room's viewers are flagged clean (nothing of theirs queued anywhere else); 0 for
+// a room with more than `max_viewers`.
+uint32_t lane_rooms_clean_viewers(const struct lane_rooms *rooms, int32_t room, uint32_t max_viewers, const uint8_t *clean, size_t clean_length);
 // Sends the frame to every clean viewer of the room; each one's (watch id, outcome) into results,
 // two entries each: the bytes the kernel did not take (0: all), or -errno. Returns how many viewers it wrote to.
-uint32_t lane_rooms_send(const struct lane_rooms *rooms, int32_t room, const uint8_t *clean, size_t clean_length, const uint8_t *frame,
+uint32_t lane_rooms_send(const struct lane_rooms *rooms, int32_t room, uint8_t *clean, size_t clean_length, const uint8_t *frame,
                          size_t frame_length, int32_t *results, uint32_t max_results);
 
 // What a message's frame needs besides the post: the node's and region's JSON strings.

@@ -467,7 +467,7 @@ static size_t fan_out_post(struct lane *lane, const uint8_t *request, const stru
   const uint8_t *stream = request + post->stream.start;
   int32_t room = lane_rooms_find(fan_out->rooms, stream, post->stream.length);
   uint64_t ms, seq;
-  if (room < 0 || lane_rooms_clean_viewers(fan_out->rooms, room, fan_out->clean, fan_out->clean_length) == 0 ||
+  if (room < 0 || lane_rooms_clean_viewers(fan_out->rooms, room, fan_out->max_viewers, fan_out->clean, fan_out->clean_length) == 0 ||
       !lane_rooms_next_id(fan_out->rooms, room, now_ms(), fan_out->max_viewers, &ms, &seq)) {
     return 0;
   }

@@ -157,14 +157,13 @@ export class SseConnection implements Flushable {
   /** After the scheduler's writes: clean again if all of it went and nothing else waits. */
   settled(): void {
     const socket = this.socket;
-    if (this.watch < 0 || !socket || this.closing || socket.destroyed || this.pendingFirst !== null || socket.writableLength !== 0) return;
+    if (this.watch < 0 || !socket || this.closing || !socket.writable || this.pendingFirst !== null || socket.writableLength !== 0) return;
     this.scheduler.laneRooms!.clean[this.watch] = 1;
   }
 
   /**
    * The lane wrote a frame to it: `outcome` bytes of `frame` the kernel did not take (0: all),
-   * or -errno. The rest goes to Node's write, as SocketWriter does; without the frame (its
-   * publish failed) the viewer is closed and resumes by id.
+   * or -errno (`frame` is needed for a rest only). The rest goes to Node's write, as SocketWriter does.
    */
   laneWrote(outcome: number, frame: Buffer | null): void {
     const socket = this.socket;
@@ -172,8 +171,7 @@ export class SseConnection implements Flushable {
     if (outcome === 0 || !socket) return;
     this.laneDirty();
     if (outcome < 0) sendFailed(socket, outcome);
-    else if (frame) afterSend(socket, frame, frame.length - outcome);
-    else this.destroy('error');
+    else afterSend(socket, frame!, frame!.length - outcome);
   }
 
   /** Queues a frame; the scheduler writes everything queued in one go at the end of this turn. */
@@ -221,9 +219,9 @@ export class SseConnection implements Flushable {
     return this.backlogBytes + extraBytes > this.options.slowClientBytes;
   }
 
-  /** Cuts the viewer off as too slow (it reconnects and resumes by id). */
-  cutOff(): void {
-    if (this.socket && !this.closing) this.destroy('slow');
+  /** Cuts the viewer off, as too slow by default (it reconnects and resumes by id). */
+  cutOff(reason: CloseReason = 'slow'): void {
+    if (this.socket && !this.closing) this.destroy(reason);
   }
 
   /** Bytes queued or handed to the socket but not yet sent. */

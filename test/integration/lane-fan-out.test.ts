@@ -170,6 +170,30 @@ describe('the post lane writing to small rooms itself', function () {
     }
   });
 
+  it('leaves the writing to JavaScript with POST_LANE=reads, and still reads the posts in C', async () => {
+    const reads = await spawnNode({ POST_LANE: 'reads', HISTORY_SIZE: '10000' });
+    try {
+      const viewer = await openRawViewer(reads.url, 'fan-reads');
+      const connection = await openRaw(reads.url);
+      try {
+        for (let index = 0; index < 10; index++) {
+          connection.send(jsonPost('fan-reads', JSON.stringify({ author: 'lane', text: `post ${index}` })));
+          assert.equal((await connection.responses(1))[0]!.status, 201);
+        }
+        const expected = (await history(reads.url, 'fan-reads')).map(frameOf).join('');
+        await waitUntil(() => viewer.frames().length >= expected.length, 5000, 'every frame at the viewer');
+        assert.equal(viewer.frames(), expected);
+      } finally {
+        connection.close();
+        viewer.close();
+      }
+      assert.equal(await metric(reads.url, 'sse_chat_post_lane_posts_total'), 9);
+      assert.equal(await metric(reads.url, 'sse_chat_post_lane_fanout_posts_total'), 0);
+    } finally {
+      await reads.stop();
+    }
+  });
+
   it('goes on writing to the others when a viewer resets, and never writes to a connection that takes its descriptor', async () => {
     const stream = 'fan-reset';
     const staying = await openRawViewer(node.url, stream);

@@ -41,7 +41,8 @@ describe('config', () => {
     assert.throws(() => loadConfig({ DIRECT_WRITES: 'false' }), /DIRECT_WRITES: 'on' or 'off'/);
     assert.equal(loadConfig({}).postLane, true);
     assert.equal(loadConfig({ POST_LANE: 'off' }).postLane, false);
-    assert.throws(() => loadConfig({ POST_LANE: '0' }), /POST_LANE: 'on' or 'off'/);
+    assert.deepEqual([loadConfig({}).postLaneFanOut, loadConfig({ POST_LANE: 'reads' }).postLane, loadConfig({ POST_LANE: 'reads' }).postLaneFanOut], [true, true, false]);
+    assert.throws(() => loadConfig({ POST_LANE: '0' }), /POST_LANE: 'on', 'reads' or 'off'/);
     assert.equal(loadConfig({}).parallelScavenge, 'auto');
     assert.equal(loadConfig({ PARALLEL_SCAVENGE: 'off' }).parallelScavenge, 'off');
     assert.throws(() => loadConfig({ PARALLEL_SCAVENGE: '1' }), /PARALLEL_SCAVENGE: 'auto', 'on' or 'off'/);
