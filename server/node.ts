@@ -52,7 +52,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger, option
   const sseOptions = Object.freeze({ retryMs: config.retryMs, slowClientBytes: config.slowClientBytes });
   const lane = postLane(config, broker, logger);
   // The lane writes posts to small rooms' viewers itself where no post it reads can be declined.
-  if (lane && config.postLaneFanOut && !postRateLimit && broker.publishNowAt) scheduler.laneRooms = lane.fanOut(config.nodeId, config.region);
+  if (lane && config.postLaneFanOut && !postRateLimit && broker.publishNowAt) scheduler.laneRooms = lane.fanOut(config.nodeId, config.region, config.keepAliveTimeoutMs);
   const context = { config, broker, hub, scheduler, sseOptions, logger, postRateLimit, postLaneStats: lane?.stats ?? null, isShuttingDown: () => shuttingDown };
   // Host is checked in the app (app.ts), which answers in the API's error format.
   const httpServer = createHttpServer({ requireHostHeader: false }, buildApp(context));

@@ -31,7 +31,7 @@ export interface FastRoutes {
   request(socket: Socket, head: RequestHead): FastRequest | null;
   /** A post the native lane read and checked: its answer, at once; or null when it is not to be
    * answered here (a client over its rate limit), and the lane hands it back. */
-  lanePost?(socket: Socket, stream: string, input: MessageInput, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number): string | null;
+  lanePost?(socket: Socket, stream: string, input: MessageInput, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number, answered?: boolean): string | null;
 }
 
 export interface ConnectionRouterOptions {
@@ -150,6 +150,8 @@ class RawConnection implements LaneOwner {
   private reads = 0;
   /** The post lane's slot while the lane reads this connection instead of Node, else -1. */
   private laneSlot = -1;
+  /** Node held unsent bytes of this connection's answers after its last write (see writeOutgoing). */
+  private posterBusy = false;
   private readonly onData = (chunk: Buffer) => this.data(chunk);
 
   constructor(
@@ -284,6 +286,10 @@ class RawConnection implements LaneOwner {
     const { writer } = this.shared;
     if (this.fd === NO_FD_YET) this.fd = writer.descriptor(socket);
     writer.writeText(socket, this.fd, text);
+    // The lane answers this connection's posts only while Node holds nothing unsent of its answers.
+    const busy = socket.writableLength > 0;
+    if (this.laneSlot >= 0 && busy !== this.posterBusy) this.shared.lane!.setPosterBusy(this.laneSlot, busy);
+    this.posterBusy = busy;
   }
 
   /** After each step: hand off, close, or wait for the next request (with the right deadline). */
@@ -322,20 +328,26 @@ class RawConnection implements LaneOwner {
   }
 
   /** A post the lane read on this connection (see http/post-lane.ts), checked as the route checks. */
-  lanePost(stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number): boolean {
+  lanePost(stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number, answered?: true | Buffer): boolean {
     this.reads++;
     const { socket, shared } = this;
     // A socket destroyed meanwhile (a write failed) still has its posts of this read published,
     // as serve() publishes every request of a chunk before any answer is written.
     if (this.next !== 'read') {
       // One the lane wrote to viewers already is published whatever became of its poster.
-      if (idMs !== undefined) shared.routes.lanePost!(socket, stream, { author, text }, keepAlive, idMs, idSeq, sent);
+      if (idMs !== undefined) shared.routes.lanePost!(socket, stream, { author, text }, keepAlive, idMs, idSeq, sent, true);
       return true;
     }
-    const response = shared.routes.lanePost!(socket, stream, { author, text }, keepAlive, idMs, idSeq, sent);
+    const response = shared.routes.lanePost!(socket, stream, { author, text }, keepAlive, idMs, idSeq, sent, answered !== undefined);
     if (response === null) return false;
     this.answeredSinceArm = true;
-    this.write(response);
+    if (answered === undefined) this.write(response);
+    else if (answered !== true) {
+      // What the kernel did not take of the lane's answer; nothing of ours is queued before it
+      // (the lane answers only then), and the lane answers nothing more till Node has written it.
+      this.posterBusy = true;
+      if (socket.writable) socket.write(answered);
+    }
     if (!keepAlive) this.next = 'close';
     this.settle();
     return true;

@@ -12,8 +12,8 @@ import { LaneRooms } from '../sse/lane-rooms.js';
 /** The connection a slot's posts and hand-back go to. */
 export interface LaneOwner {
   /** False when the post is not to be answered here after all: the lane hands it back. With an
-   * id, the lane wrote the post to `sent` viewers already (LanePostListener). */
-  lanePost(stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number): boolean;
+   * id, the lane wrote the post to `sent` viewers already, and maybe its answer (LanePostListener). */
+  lanePost(stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number, answered?: true | Buffer): boolean;
   /** Node reads the socket again; `rest` was read and not taken, the start of the next request. */
   laneHandBack(rest: Buffer | undefined): void;
 }
@@ -55,12 +55,12 @@ export class PostLane {
   private readonly listeners: [LanePostListener, LaneHandBackListener];
 
   constructor(private readonly calls: PostLaneCalls, limits: PostLaneLimits) {
-    const onPost: LanePostListener = (slot, stream, author, text, keepAlive, idMs, idSeq, sent) => {
+    const onPost: LanePostListener = (slot, stream, author, text, keepAlive, idMs, idSeq, sent, answered) => {
       const owner = this.owners[slot];
       if (idMs !== undefined) this.stats.fannedOut++;
       // Always there while the lane reads its connection (release() and hand-backs stop the reads first).
       if (!owner) return true;
-      const taken = owner.lanePost(stream, author, text, keepAlive, idMs, idSeq, sent);
+      const taken = owner.lanePost(stream, author, text, keepAlive, idMs, idSeq, sent, answered);
       if (taken) this.stats.posts++;
       return taken;
     };
@@ -104,8 +104,13 @@ export class PostLane {
    * From now on the lane writes posts to the viewers of the rooms the Hub mirrors in what this
    * returns, itself. Only for a node where no post the lane reads is declined (no rate limit).
    */
-  fanOut(node: string, region: string): LaneRooms {
-    return new LaneRooms(this.calls, this.lane, node, region);
+  fanOut(node: string, region: string, keepAliveTimeoutMs: number): LaneRooms {
+    return new LaneRooms(this.calls, this.lane, node, region, keepAliveTimeoutMs);
+  }
+
+  /** Whether Node holds unsent bytes of the slot's answers (the lane answers none meanwhile). */
+  setPosterBusy(slot: number, busy: boolean): void {
+    this.calls.setPosterBusy(this.lane, slot, busy);
   }
 
   /** Every connection back to Node (the node begins to stop: posts then get its 503). */

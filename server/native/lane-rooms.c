@@ -6,10 +6,12 @@
 // (a Uint8Array JavaScript writes) say which may be written now: nothing of theirs queued in
 // Node, nothing unsent, not closing. See post-lane.c for where it is used.
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 #include "lane-rooms.h"
 
 struct room {
@@ -306,13 +308,16 @@ static void put_string(struct out *out, const uint8_t *bytes, size_t length) {
   put(out, "\"", 1);
 }
 
-size_t lane_message_frame(uint8_t *buffer, size_t capacity, const struct lane_message *message, const char *node_json, const char *region_json) {
+size_t lane_message_frame(uint8_t *buffer, size_t capacity, const struct lane_message *message, const char *node_json, const char *region_json,
+                          size_t *json_start, size_t *json_length) {
   struct out out = {buffer, buffer + capacity, false};
   // The message's keys in the order every broker makes them (message-json.ts): the same text as
   // JSON.stringify, since the lane takes only strings with nothing to escape.
   put_text(&out, "id: ");
   put_id(&out, message);
-  put_text(&out, "\ndata: {\"id\":\"");
+  put_text(&out, "\ndata: ");
+  uint8_t *json = out.at;
+  put_text(&out, "{\"id\":\"");
   put_id(&out, message);
   put_text(&out, "\",\"stream\":");
   put_string(&out, message->stream, message->stream_length);
@@ -326,6 +331,44 @@ size_t lane_message_frame(uint8_t *buffer, size_t capacity, const struct lane_me
   put_text(&out, node_json);
   put_text(&out, ",\"region\":");
   put_text(&out, region_json);
-  put_text(&out, "}\n\n");
+  put_text(&out, "}");
+  *json_start = (size_t)(json - buffer);
+  *json_length = (size_t)(out.at - json);
+  put_text(&out, "\n\n");
+  return out.full ? 0 : (size_t)(out.at - buffer);
+}
+
+// Date.prototype.toUTCString, as raw-response.ts's httpDate writes the Date header.
+static void put_http_date(struct out *out, uint64_t ms) {
+  static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  time_t seconds = (time_t)(ms / 1000);
+  struct tm tm;
+  char text[40];
+  if (!gmtime_r(&seconds, &tm)) {
+    out->full = true;
+    return;
+  }
+  int length = snprintf(text, sizeof text, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+                        tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (length <= 0 || (size_t)length >= sizeof text) out->full = true;
+  else put(out, text, (size_t)length);
+}
+
+size_t lane_created_answer(uint8_t *buffer, size_t capacity, const struct lane_message *message, const uint8_t *json, size_t json_length,
+                           uint32_t keep_alive_seconds) {
+  struct out out = {buffer, buffer + capacity, false};
+  put_text(&out, "HTTP/1.1 201 Created\r\nLocation: /streams/");
+  put(&out, message->stream, message->stream_length);
+  put_text(&out, "/messages?after=");
+  put_id(&out, message);
+  put_text(&out, "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ");
+  put_number(&out, json_length);
+  put_text(&out, "\r\nDate: ");
+  put_http_date(&out, message->ms);
+  put_text(&out, "\r\nConnection: keep-alive\r\nKeep-Alive: timeout=");
+  put_number(&out, keep_alive_seconds);
+  put_text(&out, "\r\n\r\n");
+  put(&out, json, json_length);
   return out.full ? 0 : (size_t)(out.at - buffer);
 }

@@ -51,7 +51,13 @@ struct lane_message {
 };
 
 // The frame encodeJsonEvent(id, messageJson(message)) makes, for a post whose strings need no
-// escape (what the lane takes): its length, or 0 when it does not fit in `capacity`.
-size_t lane_message_frame(uint8_t *out, size_t capacity, const struct lane_message *message, const char *node_json, const char *region_json);
+// escape (what the lane takes): its length, or 0 when it does not fit in `capacity`. The message's
+// JSON is at *json_start, *json_length bytes long.
+size_t lane_message_frame(uint8_t *out, size_t capacity, const struct lane_message *message, const char *node_json, const char *region_json,
+                          size_t *json_start, size_t *json_length);
+// The 201 the fast path answers such a post with on a kept-alive connection with no rate limit
+// (messages-fast-path.ts, raw-response.ts), its JSON given: its length, or 0 when it does not fit.
+size_t lane_created_answer(uint8_t *out, size_t capacity, const struct lane_message *message, const uint8_t *json, size_t json_length,
+                           uint32_t keep_alive_seconds);
 
 #endif

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <node_api.h>
@@ -52,6 +53,11 @@ struct conn {
   // node begins to stop) waits until the post in hand is done, then takes the bytes after it.
   bool busy;
   bool hand_back_wanted;
+  // A post of the read in hand is JavaScript's to answer (its answer is written after the read):
+  // the lane answers none after it in this read, or its answer would go first.
+  bool js_answers;
+  // Node holds unsent bytes of an answer (setPosterBusy): the lane answers nothing till then.
+  bool poster_busy;
 };
 
 struct lane {
@@ -80,10 +86,14 @@ struct fan_out {
   napi_ref results_ref;
   int32_t *results;
   uint32_t max_viewers;
+  // The HTTP server's keep-alive timeout in seconds, as its answers advertise it.
+  uint32_t keep_alive_seconds;
   char *node_json;
   char *region_json;
   uint8_t *frame;
   size_t frame_capacity;
+  uint8_t *answer;
+  size_t answer_capacity;
 };
 
 // ---------- the request, as the JavaScript path would take it ----------
@@ -457,11 +467,12 @@ static uint64_t now_ms(void) {
 }
 
 // Where the post's stream is a room the lane writes to, with clean viewers: takes the stream's
-// next id, writes the message's frame to them now, before JavaScript hears of the post, and makes
-// what JavaScript is told besides (the id's two parts and how many viewers were written to, whose
-// outcomes are in the results array). Returns how many of those values it made: 3, or 0 where
-// JavaScript does it all.
-static size_t fan_out_post(struct lane *lane, const uint8_t *request, const struct post *post, napi_value values[3]) {
+// next id, writes the message's frame to them now, before JavaScript hears of the post, and, on a
+// kept-alive connection whose answers are all written, the 201. Makes what JavaScript is told
+// besides: the id's two parts, how many viewers were written to (their outcomes are in the results
+// array), and for an answer the lane wrote, true, or the bytes of it the kernel did not take (for
+// Node to write). Returns how many of those values it made: 3 or 4, or 0 where JavaScript does it all.
+static size_t fan_out_post(struct lane *lane, struct conn *conn, const uint8_t *request, const struct post *post, napi_value values[4]) {
   struct fan_out *fan_out = lane->fan_out;
   if (!fan_out) return 0;
   const uint8_t *stream = request + post->stream.start;
@@ -481,7 +492,8 @@ static size_t fan_out_post(struct lane *lane, const uint8_t *request, const stru
       .text = request + post->text.start,
       .text_length = post->text.length,
   };
-  size_t length = lane_message_frame(fan_out->frame, fan_out->frame_capacity, &message, fan_out->node_json, fan_out->region_json);
+  size_t json_start = 0, json_length = 0;
+  size_t length = lane_message_frame(fan_out->frame, fan_out->frame_capacity, &message, fan_out->node_json, fan_out->region_json, &json_start, &json_length);
   // The id is taken either way: a frame that did not fit (never, at the capacity fanOut sets) is
   // JavaScript's to write, with the id.
   uint32_t sent = length == 0 ? 0 : lane_rooms_send(fan_out->rooms, room, fan_out->clean, fan_out->clean_length, fan_out->frame, length, fan_out->results, fan_out->max_viewers);
@@ -489,7 +501,24 @@ static size_t fan_out_post(struct lane *lane, const uint8_t *request, const stru
   napi_create_double(env, (double)ms, &values[0]);
   napi_create_double(env, (double)seq, &values[1]);
   napi_create_uint32(env, sent, &values[2]);
-  return 3;
+  if (length == 0 || !post->keep_alive || conn->js_answers || conn->poster_busy) return 3;
+  size_t answer_length = lane_created_answer(fan_out->answer, fan_out->answer_capacity, &message, fan_out->frame + json_start, json_length, fan_out->keep_alive_seconds);
+  if (answer_length == 0) return 3;
+  ssize_t taken;
+  do {
+    taken = send(conn->fd, fan_out->answer, answer_length, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (taken < 0 && errno == EINTR);
+  if (taken == (ssize_t)answer_length) {
+    napi_get_boolean(env, true, &values[3]);
+    return 4;
+  }
+  // What is left (all of it after an error, which Node's write then meets) is Node's to write,
+  // and the lane answers nothing more until Node has written it.
+  size_t done = taken > 0 ? (size_t)taken : 0;
+  void *copy;
+  if (napi_create_buffer_copy(env, answer_length - done, fan_out->answer + done, &copy, &values[3]) != napi_ok) return 3;
+  conn->poster_busy = true;
+  return 4;
 }
 
 // What one read hands to JavaScript runs in one callback scope, as Node runs a stream's 'data'
@@ -526,6 +555,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   const uint8_t *b = lane->buffer;
   size_t at = 0, n = (size_t)got;
   conn->busy = true;
+  // The answers JavaScript owed were written when the last read's callback scope closed.
+  conn->js_answers = false;
   while (at < n && !conn->released) {
     struct post post;
     if (parse_post(b + at, n - at, &lane->limits, &post) != TAKEN) {
@@ -533,10 +564,11 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       break;
     }
     const uint8_t *request = b + at;
-    napi_value argv[8];
+    napi_value argv[9];
     napi_create_int32(env, conn->slot, &argv[0]);
     post_values(env, request, &post, argv + 1);
-    size_t argc = 5 + fan_out_post(lane, request, &post, argv + 5);
+    size_t argc = 5 + fan_out_post(lane, conn, request, &post, argv + 5);
+    if (argc < 9) conn->js_answers = true;
     // JavaScript may decline the post (a client over its rate limit, whose 429 Node's path
     // renders): it goes back with what follows. Or it may release the connection meanwhile (a post
     // that closes it, say): what follows is then not read, as Node's server reads nothing after
@@ -586,6 +618,7 @@ static void free_fan_out(napi_env env, struct fan_out *fan_out) {
   free(fan_out->node_json);
   free(fan_out->region_json);
   free(fan_out->frame);
+  free(fan_out->answer);
   free(fan_out);
 }
 
@@ -813,6 +846,7 @@ static napi_value fan_out(napi_env env, napi_callback_info info) {
   void *clean = NULL, *results = NULL;
   size_t clean_length = 0, results_length = 0;
   bool ok = fan_out && uint32_property(env, argv[0], "maxViewers", &fan_out->max_viewers) && fan_out->max_viewers > 0 &&
+            uint32_property(env, argv[0], "keepAliveSeconds", &fan_out->keep_alive_seconds) &&
             (fan_out->node_json = string_property(env, argv[0], "nodeJson")) && (fan_out->region_json = string_property(env, argv[0], "regionJson")) &&
             held_typed_array(env, argv[1], napi_uint8_array, &fan_out->clean_ref, &clean, &clean_length) &&
             held_typed_array(env, argv[2], napi_int32_array, &fan_out->results_ref, &results, &results_length) &&
@@ -822,11 +856,14 @@ static napi_value fan_out(napi_env env, napi_callback_info info) {
     // the stream, the node and the region, and the keys.
     fan_out->frame_capacity = lane->limits.body_bytes + 512 + strlen(fan_out->node_json) + strlen(fan_out->region_json);
     fan_out->frame = malloc(fan_out->frame_capacity);
-    ok = fan_out->frame != NULL;
+    // The 201: the JSON, and a head with the stream and the id again.
+    fan_out->answer_capacity = fan_out->frame_capacity + 512;
+    fan_out->answer = malloc(fan_out->answer_capacity);
+    ok = fan_out->frame != NULL && fan_out->answer != NULL;
   }
   if (!ok) {
     free_fan_out(env, fan_out);
-    napi_throw_type_error(env, NULL, "fanOut: a lane not yet fanning out, {nodeJson, regionJson, maxViewers}, a Uint8Array and an Int32Array of 2 x maxViewers are required");
+    napi_throw_type_error(env, NULL, "fanOut: a lane not yet fanning out, {nodeJson, regionJson, maxViewers, keepAliveSeconds}, a Uint8Array and an Int32Array of 2 x maxViewers are required");
     return NULL;
   }
   fan_out->clean = clean;
@@ -890,6 +927,21 @@ static napi_value watch(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// setPosterBusy(lane, slot, busy): whether Node holds unsent bytes of the slot's answers (the lane
+// answers none of its posts meanwhile).
+static napi_value set_poster_busy(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t slot;
+  bool busy;
+  struct lane *lane = lane_args(env, info, 2, argv);
+  if (!lane || !int32_arg(env, argv[0], &slot) || napi_get_value_bool(env, argv[1], &busy) != napi_ok) {
+    napi_throw_type_error(env, NULL, "setPosterBusy: a lane, a slot and a boolean are required");
+    return NULL;
+  }
+  if (slot >= 0 && slot < lane->slot_count && lane->slots[slot]) lane->slots[slot]->poster_busy = busy;
+  return undefined_value(env);
+}
+
 static napi_value unwatch(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t watch_id;
@@ -902,17 +954,19 @@ static napi_value unwatch(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
-// frame(stream, author, text, ms, seq, nodeJson, regionJson): the frame the lane writes for such a
-// message, as a Buffer. For the tests that compare it with the JavaScript path's.
+// frame(stream, author, text, ms, seq, nodeJson, regionJson, keepAliveSeconds): the frame the lane
+// writes for such a message and the 201 it answers with, as two Buffers. For the tests that compare
+// them with the JavaScript path's.
 static napi_value frame(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7], result;
+  size_t argc = 8;
+  uint32_t keep_alive_seconds = 0;
+  napi_value argv[8], result, frame_value = NULL, answer_value = NULL;
   char *texts[5] = {NULL};
   size_t lengths[5];
   const size_t text_args[5] = {0, 1, 2, 5, 6};
   struct lane_message message;
-  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 7 && uint64_arg(env, argv[3], &message.ms) &&
-            uint64_arg(env, argv[4], &message.seq);
+  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 8 && uint64_arg(env, argv[3], &message.ms) &&
+            uint64_arg(env, argv[4], &message.seq) && napi_get_value_uint32(env, argv[7], &keep_alive_seconds) == napi_ok;
   for (size_t i = 0; ok && i < 5; i++) {
     ok = napi_get_value_string_utf8(env, argv[text_args[i]], NULL, 0, &lengths[i]) == napi_ok && (texts[i] = malloc(lengths[i] + 1)) != NULL &&
          napi_get_value_string_utf8(env, argv[text_args[i]], texts[i], lengths[i] + 1, &lengths[i]) == napi_ok;
@@ -925,16 +979,20 @@ static napi_value frame(napi_env env, napi_callback_info info) {
     message.author_length = lengths[1];
     message.text = (uint8_t *)texts[2];
     message.text_length = lengths[2];
-    size_t capacity = lengths[1] + lengths[2] + lengths[0] + lengths[3] + lengths[4] + 512;
-    uint8_t *bytes = malloc(capacity);
-    size_t length = bytes ? lane_message_frame(bytes, capacity, &message, texts[3], texts[4]) : 0;
+    size_t capacity = lengths[1] + lengths[2] + lengths[0] + lengths[3] + lengths[4] + 512, json_start = 0, json_length = 0;
+    uint8_t *bytes = malloc(capacity), *answer = malloc(capacity + 512);
+    size_t length = bytes && answer ? lane_message_frame(bytes, capacity, &message, texts[3], texts[4], &json_start, &json_length) : 0;
+    size_t answer_length = length ? lane_created_answer(answer, capacity + 512, &message, bytes + json_start, json_length, keep_alive_seconds) : 0;
     void *copy;
-    ok = length > 0 && napi_create_buffer_copy(env, length, bytes, &copy, &result) == napi_ok;
+    ok = length > 0 && answer_length > 0 && napi_create_buffer_copy(env, length, bytes, &copy, &frame_value) == napi_ok &&
+         napi_create_buffer_copy(env, answer_length, answer, &copy, &answer_value) == napi_ok && napi_create_array_with_length(env, 2, &result) == napi_ok &&
+         napi_set_element(env, result, 0, frame_value) == napi_ok && napi_set_element(env, result, 1, answer_value) == napi_ok;
     free(bytes);
+    free(answer);
   }
   for (size_t i = 0; i < 5; i++) free(texts[i]);
   if (!ok) {
-    napi_throw_type_error(env, NULL, "frame: stream, author, text, ms, seq, nodeJson and regionJson are required");
+    napi_throw_type_error(env, NULL, "frame: stream, author, text, ms, seq, nodeJson, regionJson and keepAliveSeconds are required");
     return NULL;
   }
   return result;
@@ -973,7 +1031,8 @@ NAPI_MODULE_INIT() {
     napi_callback function;
   } calls[] = {{"create", create}, {"adopt", adopt}, {"release", release}, {"handBackAll", hand_back_all}, {"parse", parse},
                  {"fanOut", fan_out}, {"useClean", use_clean}, {"openRoom", open_room}, {"closeRoom", close_room},
-                 {"advance", advance}, {"watch", watch}, {"unwatch", unwatch}, {"frame", frame}};
+                 {"advance", advance}, {"watch", watch}, {"unwatch", unwatch}, {"frame", frame},
+                 {"setPosterBusy", set_poster_busy}};
   for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
     napi_value function;
     if (napi_create_function(env, calls[i].name, NAPI_AUTO_LENGTH, calls[i].function, NULL, &function) != napi_ok ||

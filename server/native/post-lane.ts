@@ -14,9 +14,20 @@ export interface PostLaneLimits {
  * False declines it: the lane hands it back, unread, with what follows. Where the lane wrote the
  * post's frame to the viewers of its stream's room itself (fanOut), it says so with the id it gave
  * (`idMs`-`idSeq`) and how many viewers it wrote to (`sent`; their outcomes are in the results
- * array); such a post is never declined.
+ * array); such a post is never declined. `answered`: the lane wrote the post's 201 too (true), or
+ * all of it but these bytes, which Node is to write now.
  */
-export type LanePostListener = (slot: number, stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number) => boolean;
+export type LanePostListener = (
+  slot: number,
+  stream: string,
+  author: string,
+  text: string,
+  keepAlive: boolean,
+  idMs?: number,
+  idSeq?: number,
+  sent?: number,
+  answered?: true | Buffer,
+) => boolean;
 /** The connection is Node's to read again, from the bytes given (none: its end, or an error). */
 export type LaneHandBackListener = (slot: number, rest: Buffer | undefined) => void;
 
@@ -50,8 +61,10 @@ export interface PostLaneCalls {
   /** A viewer of the room, on this descriptor, under the caller's watch id: false where it cannot. */
   watch(lane: LaneHandle, room: number, watch: number, fd: number): boolean;
   unwatch(lane: LaneHandle, watch: number): void;
-  /** The frame the lane writes for such a message (for the tests). */
-  frame(stream: string, author: string, text: string, ms: number, seq: number, nodeJson: string, regionJson: string): Buffer;
+  /** Whether Node holds unsent bytes of the slot's answers: the lane answers none of its posts meanwhile. */
+  setPosterBusy(lane: LaneHandle, slot: number, busy: boolean): void;
+  /** The frame the lane writes for such a message and the 201 it answers with (for the tests). */
+  frame(stream: string, author: string, text: string, ms: number, seq: number, nodeJson: string, regionJson: string, keepAliveSeconds: number): [Buffer, Buffer];
 }
 
 export interface LaneFanOutOptions {
@@ -59,6 +72,8 @@ export interface LaneFanOutOptions {
   nodeJson: string;
   regionJson: string;
   maxViewers: number;
+  /** The HTTP server's keep-alive timeout, in the seconds its answers advertise. */
+  keepAliveSeconds: number;
 }
 
 /** post-lane.c's calls, or why there are none here. */

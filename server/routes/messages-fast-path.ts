@@ -51,11 +51,11 @@ export function messagesFastPath(context: AppContext, keepAliveTimeoutMs: number
 export function lanePosts(
   context: AppContext,
   keepAliveTimeoutMs: number,
-): (socket: Socket, stream: string, input: MessageInput, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number) => string | null {
+): (socket: Socket, stream: string, input: MessageInput, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number, answered?: boolean) => string | null {
   const { postRateLimit } = context;
-  return (socket, stream, input, keepAlive, idMs, idSeq, sent) => {
+  return (socket, stream, input, keepAlive, idMs, idSeq, sent, answered) => {
     // A post the lane wrote to viewers itself: only on a node with no rate limit (node.ts).
-    if (idMs !== undefined) return fannedOut(context, stream, input, keepAlive, keepAliveTimeoutMs, idMs, idSeq!, sent!);
+    if (idMs !== undefined) return fannedOut(context, stream, input, keepAlive, keepAliveTimeoutMs, idMs, idSeq!, sent!, answered === true);
     const headerLines = countPost(postRateLimit, socket);
     if (headerLines === null) return null;
     return publishedNow(context, stream, input, headerLines, keepAlive, keepAliveTimeoutMs);
@@ -64,15 +64,26 @@ export function lanePosts(
 
 /**
  * A post the lane wrote to `sent` of its room's viewers under the id it gave: published with that
- * id, written to everyone else by the Hub, and answered as any other.
+ * id, written to everyone else by the Hub, and answered as any other, unless the lane `answered`
+ * it too ('' then).
  */
-function fannedOut(context: AppContext, stream: string, input: MessageInput, keepAlive: boolean, keepAliveTimeoutMs: number, idMs: number, idSeq: number, sent: number): string {
+function fannedOut(
+  context: AppContext,
+  stream: string,
+  input: MessageInput,
+  keepAlive: boolean,
+  keepAliveTimeoutMs: number,
+  idMs: number,
+  idSeq: number,
+  sent: number,
+  answered: boolean,
+): string {
   const { hub } = context;
   hub.beginLaneSent(sent);
   let message: Message | null = null;
   try {
     message = context.broker.publishNowAt!(stream, input, idMs, idSeq);
-    return createdResponse(message, stream, '', keepAlive, keepAliveTimeoutMs);
+    return answered ? '' : createdResponse(message, stream, '', keepAlive, keepAliveTimeoutMs);
   } catch (error) {
     return failedResponse(context, `/streams/${stream}/messages`, error, '', keepAlive, keepAliveTimeoutMs);
   } finally {

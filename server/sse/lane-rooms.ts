@@ -1,7 +1,8 @@
 // The Hub's rooms as the post lane sees them (native/lane-rooms.c): for each stream with live JSON
 // viewers, their descriptors, and the stream's newest id. A post the lane reads for such a room is
 // written to its clean viewers from C before JavaScript hears of it; then JavaScript stores it and
-// writes it to everyone else (hub.ts). Each watched viewer has a watch id, and a byte in `clean`
+// writes it to everyone else (hub.ts); on a kept-alive connection with every answer written, C
+// answers the 201 too. Each watched viewer has a watch id, and a byte in `clean`
 // that its connection keeps up to date: 1 while nothing of its own is queued in Node (no frame
 // waiting for the scheduler, nothing unsent in the socket) and it is not closing, so that a frame
 // the lane writes can never overtake one of JavaScript's.
@@ -27,8 +28,10 @@ export class LaneRooms {
     private readonly lane: LaneHandle,
     node: string,
     region: string,
+    keepAliveTimeoutMs: number,
   ) {
-    calls.fanOut(lane, { nodeJson: JSON.stringify(node), regionJson: JSON.stringify(region), maxViewers: LANE_ROOM_MAX_VIEWERS }, this.clean, this.results);
+    const options = { nodeJson: JSON.stringify(node), regionJson: JSON.stringify(region), maxViewers: LANE_ROOM_MAX_VIEWERS, keepAliveSeconds: Math.floor(keepAliveTimeoutMs / 1000) };
+    calls.fanOut(lane, options, this.clean, this.results);
   }
 
   /** A room for the stream: its index, or -1. The lane writes nothing for it until advance(). */

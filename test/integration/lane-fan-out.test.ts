@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { spawnNode, type NodeProcess } from '../helpers/node.js';
-import { jsonPost, openRaw, type RawConnection } from '../helpers/raw-http.js';
+import { jsonPost, openRaw, type RawConnection, type RawResponse } from '../helpers/raw-http.js';
 import { openSse } from '../helpers/sse-reader.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -17,6 +17,10 @@ interface StoredMessage {
 interface RawViewer {
   socket: Socket;
   frames(): string;
+  /** Events received so far (frames after the preamble), counted as they arrive. */
+  events(): number;
+  /** Resolves once `count` events have arrived. */
+  untilEvents(count: number): Promise<void>;
   bytes(): number;
   close(): void;
 }
@@ -26,9 +30,21 @@ function openRawViewer(url: string, stream: string, lastEventId?: string): Promi
   const socket = connect(Number(port), hostname);
   const chunks: Buffer[] = [];
   let received = 0;
+  // Blank lines seen: the preamble's, then one per event.
+  let blankLines = 0;
+  let previous = 0;
+  let waiting: { count: number; resolve: () => void } | null = null;
   socket.on('data', (chunk: Buffer) => {
     chunks.push(chunk);
     received += chunk.length;
+    for (const byte of chunk) {
+      if (byte === 0x0a && previous === 0x0a) blankLines++;
+      previous = byte;
+    }
+    if (waiting && blankLines - 1 >= waiting.count) {
+      waiting.resolve();
+      waiting = null;
+    }
   });
   socket.on('error', () => {});
   const all = () => Buffer.concat(chunks).toString('utf8');
@@ -40,6 +56,20 @@ function openRawViewer(url: string, stream: string, lastEventId?: string): Promi
       const preamble = text.indexOf(': connected\n\n', head);
       return preamble < 0 ? '' : text.slice(preamble + ': connected\n\n'.length);
     },
+    events: () => Math.max(0, blankLines - 1),
+    untilEvents: (count) =>
+      blankLines - 1 >= count
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`${blankLines - 1} events of ${count} after 5 s`)), 5000);
+            waiting = {
+              count,
+              resolve: () => {
+                clearTimeout(timer);
+                resolve();
+              },
+            };
+          }),
     bytes: () => received,
     close: () => socket.destroy(),
   };
@@ -94,6 +124,7 @@ describe('the post lane writing to small rooms itself', function () {
     let late: RawViewer | null = null;
     let lateAfter = '';
     const posts = 100;
+    const answers: RawResponse[] = [];
     try {
       for (let index = 0; index < posts; index++) {
         if (index % 10 === 5) {
@@ -107,7 +138,9 @@ describe('the post lane writing to small rooms itself', function () {
           assert.equal(response.status, 303);
         } else {
           connection.send(jsonPost(stream, JSON.stringify({ author: 'lane', text: `post ${index} ünïcode ✓ 𝄞` })));
-          assert.equal((await connection.responses(1))[0]!.status, 201);
+          const [answer] = await connection.responses(1);
+          assert.equal(answer!.status, 201);
+          answers.push(answer!);
         }
         if (index === 49) {
           // Joins mid-stream, resuming after the 40th message: history, then live.
@@ -118,6 +151,22 @@ describe('the post lane writing to small rooms itself', function () {
       }
       const stored = await history(node.url, stream);
       assert.equal(stored.length, posts);
+      // Each answer, the lane's or Node's, as the fast path writes it: the stored message, where it is.
+      const laneStored = stored.filter((message) => (message as StoredMessage & { author: string }).author === 'lane');
+      assert.equal(answers.length, laneStored.length);
+      for (const [index, answer] of answers.entries()) {
+        const message = laneStored[index]!;
+        assert.deepEqual(JSON.parse(answer.body), message);
+        assert.equal(answer.body, JSON.stringify(message));
+        assert.deepEqual(
+          answer.headers.map(([name]) => name),
+          ['location', 'content-type', 'content-length', 'date', 'connection', 'keep-alive'],
+        );
+        assert.equal(answer.header('location'), `/streams/${stream}/messages?after=${message.id}`);
+        assert.equal(answer.header('content-length'), String(Buffer.byteLength(answer.body)));
+        assert.match(answer.header('date')!, /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/);
+        assert.equal(answer.header('keep-alive'), 'timeout=5');
+      }
       const expected = stored.map(frameOf).join('');
       await waitUntil(() => viewers.every((viewer) => viewer.frames().length >= expected.length), 5000, 'every frame at every viewer');
       for (const viewer of viewers) assert.equal(viewer.frames(), expected);
@@ -135,6 +184,64 @@ describe('the post lane writing to small rooms itself', function () {
       for (const viewer of viewers) viewer.close();
       late?.close();
       html.close();
+    }
+  });
+
+  it('answers pipelined posts in order when some are the lane\'s to answer and some JavaScript\'s', async () => {
+    const viewer = await openRawViewer(node.url, 'fan-pipe');
+    const connection = await openRaw(node.url);
+    try {
+      connection.send(jsonPost('fan-pipe', '{"author":"lane","text":"first"}'));
+      assert.equal((await connection.responses(1))[0]!.status, 201);
+      // In one write: to the room (the lane answers), to a stream nobody views (JavaScript does), then
+      // to the room again (JavaScript's turn now, after the answer it owes).
+      const order = ['fan-pipe', 'fan-pipe', 'fan-nobody', 'fan-pipe', 'fan-nobody', 'fan-pipe'];
+      connection.send(Buffer.concat(order.map((stream, index) => Buffer.from(jsonPost(stream, JSON.stringify({ author: 'lane', text: `pipelined ${index}` }))))));
+      const answers = await connection.responses(order.length);
+      assert.deepEqual(
+        answers.map((answer) => [answer.status, (JSON.parse(answer.body) as { stream: string; text: string }).stream, (JSON.parse(answer.body) as { text: string }).text]),
+        order.map((stream, index) => [201, stream, `pipelined ${index}`]),
+      );
+      const expected = (await history(node.url, 'fan-pipe')).map(frameOf).join('');
+      await waitUntil(() => viewer.frames().length >= expected.length, 5000, 'every frame at the viewer');
+      assert.equal(viewer.frames(), expected);
+    } finally {
+      connection.close();
+      viewer.close();
+    }
+  });
+
+  it('answers every post, in order, to a poster that stops reading its answers for a while', async () => {
+    const stream = 'fan-poster';
+    const viewer = await openRawViewer(node.url, stream);
+    const connection = await openRaw(node.url);
+    const text = (index: number) => `${index} ${'✓'.repeat(1900)}`;
+    // 18 MB of answers: more than loopback's buffers hold for a reader that does not read.
+    const posts = 3000;
+    try {
+      connection.send(jsonPost(stream, JSON.stringify({ author: 'lane', text: 'first' })));
+      assert.equal((await connection.responses(1))[0]!.status, 201);
+      // Its answers, about 5.8 KB each, fill the socket: the lane's sends take part of one, then none.
+      // Each post is sent once the one before reached the viewer, so that the lane reads it whole
+      // (Node reads a connection whose read ends inside a post, and stops reading one whose answers
+      // are not read).
+      connection.socket.pause();
+      for (let index = 0; index < posts; index++) {
+        connection.send(jsonPost(stream, JSON.stringify({ author: 'lane', text: text(index) })));
+        await viewer.untilEvents(index + 2);
+      }
+      connection.socket.resume();
+      const answers = await connection.responses(posts, 20_000);
+      const stored = (await history(node.url, stream)).slice(1);
+      assert.equal(stored.length, posts);
+      for (const [index, answer] of answers.entries()) {
+        assert.equal(answer.status, 201);
+        assert.equal(answer.body, JSON.stringify(stored[index]));
+        assert.equal((stored[index] as StoredMessage & { text: string }).text, text(index));
+      }
+    } finally {
+      connection.close();
+      viewer.close();
     }
   });
 

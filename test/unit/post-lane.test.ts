@@ -7,6 +7,8 @@ import type { Socket } from 'node:net';
 import { pino } from 'pino';
 import type { Message } from '../../server/broker/broker.js';
 import { MemoryBroker } from '../../server/broker/memory.js';
+import { messageJson } from '../../server/broker/message-json.js';
+import { renderJsonResponse } from '../../server/http/raw-response.js';
 import { encodeMessage } from '../../server/hub.js';
 import { loadConfig } from '../../server/config.js';
 import { parseRequestHead } from '../../server/http/request-head.js';
@@ -24,6 +26,12 @@ const limits = { bodyBytes: messageBodyLimit(config, 'json'), authorChars: confi
  * fast path's, then a real publish to the in-memory broker, read back. */
 async function javascriptReading(bytes: Buffer): Promise<Reading> {
   return (await javascriptPost(bytes))?.reading ?? null;
+}
+
+/** The fast path's 201 for a message (messages-fast-path.ts), its Date that of the message's time. */
+function createdAnswer(message: Message, keepAliveTimeoutMs: number): Buffer {
+  const headerLines = `Location: /streams/${message.stream}/messages?after=${message.id}\r\n`;
+  return Buffer.from(renderJsonResponse({ status: 201, headerLines, json: messageJson(message), keepAlive: true, keepAliveTimeoutMs }, message.ts), 'utf8');
 }
 
 // A node and region whose JSON has escapes, as an operator may name them.
@@ -205,10 +213,11 @@ describe('the native post lane reads a post as the JavaScript path does', functi
     if (native === null) return null;
     const javascript = await javascriptPost(bytes);
     assert.deepEqual(native, javascript?.reading ?? null, `the lane took ${JSON.stringify(bytes.toString('latin1'))}`);
-    // And where it writes the post to viewers itself, the frame is the one the Hub would write.
+    // And where it writes the post to viewers itself, the frame is the one the Hub would write,
+    // and its answer the fast path's.
     const { message } = javascript!;
     const seq = Number(message.id.split('-')[1]);
-    assert.deepEqual(lane.frame(native[0], native[1], native[2], message.ts, seq, JSON.stringify(NODE), JSON.stringify(REGION)), encodeMessage(message, 'json'));
+    assert.deepEqual(lane.frame(native[0], native[1], native[2], message.ts, seq, JSON.stringify(NODE), JSON.stringify(REGION), 5), [encodeMessage(message, 'json'), createdAnswer(message, 5000)]);
     return native;
   }
 
@@ -230,10 +239,10 @@ describe('the native post lane reads a post as the JavaScript path does', functi
     assert.ok(taken > 0, 'some mutations are still plain posts');
   });
 
-  it('writes a frame with the id JavaScript writes, from the first millisecond to the last and any sequence', () => {
+  it('writes a frame and an answer with the id and Date JavaScript writes, from the first millisecond to the last and any sequence', () => {
     for (const [ms, seq] of [[0, 0], [1, 9], [1_765_000_000_000, 0], [1_765_000_000_123, 4_294_967_296], [8_640_000_000_000_000, 2 ** 53 - 1]] as const) {
       const message: Message = { id: `${ms}-${seq}`, stream: 'room-1', author: 'ann', text: 'hi ✓', ts: ms, node: NODE, region: REGION };
-      assert.deepEqual(lane.frame('room-1', 'ann', 'hi ✓', ms, seq, JSON.stringify(NODE), JSON.stringify(REGION)), encodeMessage(message, 'json'));
+      assert.deepEqual(lane.frame('room-1', 'ann', 'hi ✓', ms, seq, JSON.stringify(NODE), JSON.stringify(REGION), 65), [encodeMessage(message, 'json'), createdAnswer(message, 65_000)]);
     }
   });
 });
