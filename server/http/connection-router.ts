@@ -323,8 +323,17 @@ class RawConnection implements LaneOwner {
       this.arm('next request');
       shared.idle.add(socket);
       // Served here and now between requests: the next posts are read in C if the lane may.
-      if (this.kept && this.laneSlot < 0 && shared.lane) this.laneSlot = shared.lane.adopt(this, socket);
+      if (this.kept && this.laneSlot < 0 && shared.lane) this.adoptByLane(shared.lane, socket);
     }
+  }
+
+  private adoptByLane(lane: PostLane, socket: Socket): void {
+    this.laneSlot = lane.adopt(this, socket);
+    if (this.laneSlot < 0) return;
+    // The lane's connection starts with its answers all written; an answer still pending here is
+    // told by writeOutgoing, one Node holds unsent now is told now.
+    this.posterBusy = socket.writableLength > 0;
+    if (this.posterBusy) lane.setPosterBusy(this.laneSlot, true);
   }
 
   /** A post the lane read on this connection (see http/post-lane.ts), checked as the route checks. */
@@ -340,6 +349,12 @@ class RawConnection implements LaneOwner {
     }
     const response = shared.routes.lanePost!(socket, stream, { author, text }, keepAlive, idMs, idSeq, sent, answered !== undefined);
     if (response === null) return false;
+    if (answered !== undefined && response !== '') {
+      // The lane answered 201 and the publish then failed (never expected: the error is logged):
+      // the connection ends, as the answer cannot be taken back.
+      socket.destroy();
+      return true;
+    }
     this.answeredSinceArm = true;
     if (answered === undefined) this.write(response);
     else if (answered !== true) {

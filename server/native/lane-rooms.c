@@ -356,7 +356,7 @@ static void put_http_date(struct out *out, uint64_t ms) {
 }
 
 size_t lane_created_answer(uint8_t *buffer, size_t capacity, const struct lane_message *message, const uint8_t *json, size_t json_length,
-                           uint32_t keep_alive_seconds) {
+                           uint32_t keep_alive_seconds, uint64_t now_ms) {
   struct out out = {buffer, buffer + capacity, false};
   put_text(&out, "HTTP/1.1 201 Created\r\nLocation: /streams/");
   put(&out, message->stream, message->stream_length);
@@ -365,7 +365,7 @@ size_t lane_created_answer(uint8_t *buffer, size_t capacity, const struct lane_m
   put_text(&out, "\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ");
   put_number(&out, json_length);
   put_text(&out, "\r\nDate: ");
-  put_http_date(&out, message->ms);
+  put_http_date(&out, now_ms);
   put_text(&out, "\r\nConnection: keep-alive\r\nKeep-Alive: timeout=");
   put_number(&out, keep_alive_seconds);
   put_text(&out, "\r\n\r\n");

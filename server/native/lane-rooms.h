@@ -56,8 +56,9 @@ struct lane_message {
 size_t lane_message_frame(uint8_t *out, size_t capacity, const struct lane_message *message, const char *node_json, const char *region_json,
                           size_t *json_start, size_t *json_length);
 // The 201 the fast path answers such a post with on a kept-alive connection with no rate limit
-// (messages-fast-path.ts, raw-response.ts), its JSON given: its length, or 0 when it does not fit.
+// (messages-fast-path.ts, raw-response.ts), its JSON given, dated `now_ms`: its length, or 0 when
+// it does not fit.
 size_t lane_created_answer(uint8_t *out, size_t capacity, const struct lane_message *message, const uint8_t *json, size_t json_length,
-                           uint32_t keep_alive_seconds);
+                           uint32_t keep_alive_seconds, uint64_t now_ms);
 
 #endif

@@ -477,9 +477,9 @@ static size_t fan_out_post(struct lane *lane, struct conn *conn, const uint8_t *
   if (!fan_out) return 0;
   const uint8_t *stream = request + post->stream.start;
   int32_t room = lane_rooms_find(fan_out->rooms, stream, post->stream.length);
-  uint64_t ms, seq;
+  uint64_t ms, seq, now = now_ms();
   if (room < 0 || lane_rooms_clean_viewers(fan_out->rooms, room, fan_out->max_viewers, fan_out->clean, fan_out->clean_length) == 0 ||
-      !lane_rooms_next_id(fan_out->rooms, room, now_ms(), fan_out->max_viewers, &ms, &seq)) {
+      !lane_rooms_next_id(fan_out->rooms, room, now, fan_out->max_viewers, &ms, &seq)) {
     return 0;
   }
   struct lane_message message = {
@@ -502,7 +502,8 @@ static size_t fan_out_post(struct lane *lane, struct conn *conn, const uint8_t *
   napi_create_double(env, (double)seq, &values[1]);
   napi_create_uint32(env, sent, &values[2]);
   if (length == 0 || !post->keep_alive || conn->js_answers || conn->poster_busy) return 3;
-  size_t answer_length = lane_created_answer(fan_out->answer, fan_out->answer_capacity, &message, fan_out->frame + json_start, json_length, fan_out->keep_alive_seconds);
+  // Dated now, as Node dates its answers (the id's time is later than now after the clock stepped back).
+  size_t answer_length = lane_created_answer(fan_out->answer, fan_out->answer_capacity, &message, fan_out->frame + json_start, json_length, fan_out->keep_alive_seconds, now);
   if (answer_length == 0) return 3;
   ssize_t taken;
   do {
@@ -516,8 +517,13 @@ static size_t fan_out_post(struct lane *lane, struct conn *conn, const uint8_t *
   // and the lane answers nothing more until Node has written it.
   size_t done = taken > 0 ? (size_t)taken : 0;
   void *copy;
-  if (napi_create_buffer_copy(env, answer_length - done, fan_out->answer + done, &copy, &values[3]) != napi_ok) return 3;
   conn->poster_busy = true;
+  if (napi_create_buffer_copy(env, answer_length - done, fan_out->answer + done, &copy, &values[3]) != napi_ok) {
+    // Part of an answer that cannot be finished: the connection ends (Node reads its end) rather
+    // than carry another answer after half of this one.
+    shutdown(conn->fd, SHUT_RDWR);
+    napi_get_boolean(env, true, &values[3]);
+  }
   return 4;
 }
 
@@ -982,7 +988,7 @@ static napi_value frame(napi_env env, napi_callback_info info) {
     size_t capacity = lengths[1] + lengths[2] + lengths[0] + lengths[3] + lengths[4] + 512, json_start = 0, json_length = 0;
     uint8_t *bytes = malloc(capacity), *answer = malloc(capacity + 512);
     size_t length = bytes && answer ? lane_message_frame(bytes, capacity, &message, texts[3], texts[4], &json_start, &json_length) : 0;
-    size_t answer_length = length ? lane_created_answer(answer, capacity + 512, &message, bytes + json_start, json_length, keep_alive_seconds) : 0;
+    size_t answer_length = length ? lane_created_answer(answer, capacity + 512, &message, bytes + json_start, json_length, keep_alive_seconds, message.ms) : 0;
     void *copy;
     ok = length > 0 && answer_length > 0 && napi_create_buffer_copy(env, length, bytes, &copy, &frame_value) == napi_ok &&
          napi_create_buffer_copy(env, answer_length, answer, &copy, &answer_value) == napi_ok && napi_create_array_with_length(env, 2, &result) == napi_ok &&

@@ -65,7 +65,7 @@ export function lanePosts(
 /**
  * A post the lane wrote to `sent` of its room's viewers under the id it gave: published with that
  * id, written to everyone else by the Hub, and answered as any other, unless the lane `answered`
- * it too ('' then).
+ * it too ('' then, or the error's answer should the publish fail).
  */
 function fannedOut(
   context: AppContext,
