@@ -336,8 +336,15 @@ class RawConnection implements LaneOwner {
     if (this.posterBusy) lane.setPosterBusy(this.laneSlot, true);
   }
 
+  /** What the kernel did not take of the lane's answers: nothing of ours is queued before it (the
+   * lane answers only then), and the lane answers nothing more till Node has written it. */
+  laneAnswerRest(rest: Buffer): void {
+    this.posterBusy = true;
+    if (this.socket.writable) this.socket.write(rest);
+  }
+
   /** A post the lane read on this connection (see http/post-lane.ts), checked as the route checks. */
-  lanePost(stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number, answered?: true | Buffer): boolean {
+  lanePost(stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number, answered?: boolean): boolean {
     this.reads++;
     const { socket, shared } = this;
     // A socket destroyed meanwhile (a write failed) still has its posts of this read published,
@@ -347,22 +354,16 @@ class RawConnection implements LaneOwner {
       if (idMs !== undefined) shared.routes.lanePost!(socket, stream, { author, text }, keepAlive, idMs, idSeq, sent, true);
       return true;
     }
-    const response = shared.routes.lanePost!(socket, stream, { author, text }, keepAlive, idMs, idSeq, sent, answered !== undefined);
+    const response = shared.routes.lanePost!(socket, stream, { author, text }, keepAlive, idMs, idSeq, sent, answered === true);
     if (response === null) return false;
-    if (answered !== undefined && response !== '') {
+    if (answered && response !== '') {
       // The lane answered 201 and the publish then failed (never expected: the error is logged):
       // the connection ends, as the answer cannot be taken back.
       socket.destroy();
       return true;
     }
     this.answeredSinceArm = true;
-    if (answered === undefined) this.write(response);
-    else if (answered !== true) {
-      // What the kernel did not take of the lane's answer; nothing of ours is queued before it
-      // (the lane answers only then), and the lane answers nothing more till Node has written it.
-      this.posterBusy = true;
-      if (socket.writable) socket.write(answered);
-    }
+    if (!answered) this.write(response);
     if (!keepAlive) this.next = 'close';
     this.settle();
     return true;

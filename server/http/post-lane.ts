@@ -13,7 +13,9 @@ import { LaneRooms } from '../sse/lane-rooms.js';
 export interface LaneOwner {
   /** False when the post is not to be answered here after all: the lane hands it back. With an
    * id, the lane wrote the post to `sent` viewers already, and maybe its answer (LanePostListener). */
-  lanePost(stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number, answered?: true | Buffer): boolean;
+  lanePost(stream: string, author: string, text: string, keepAlive: boolean, idMs?: number, idSeq?: number, sent?: number, answered?: boolean): boolean;
+  /** What the kernel did not take of the lane's answers: written now, before anything else. */
+  laneAnswerRest(rest: Buffer): void;
   /** Node reads the socket again; `rest` was read and not taken, the start of the next request. */
   laneHandBack(rest: Buffer | undefined): void;
 }
@@ -105,7 +107,7 @@ export class PostLane {
    * returns, itself. Only for a node where no post the lane reads is declined (no rate limit).
    */
   fanOut(node: string, region: string, keepAliveTimeoutMs: number): LaneRooms {
-    return new LaneRooms(this.calls, this.lane, node, region, keepAliveTimeoutMs);
+    return new LaneRooms(this.calls, this.lane, node, region, keepAliveTimeoutMs, (slot, rest) => this.owners[slot]?.laneAnswerRest(rest));
   }
 
   /** Whether Node holds unsent bytes of the slot's answers (the lane answers none meanwhile). */

@@ -92,8 +92,14 @@ struct fan_out {
   char *region_json;
   uint8_t *frame;
   size_t frame_capacity;
-  uint8_t *answer;
-  size_t answer_capacity;
+  // The 201s the lane answered during the read in hand, sent together (flush_answers): posts read
+  // together (pipelined) are answered in one write, as on Node's path.
+  uint8_t *answers;
+  size_t answers_length;
+  size_t answers_capacity;
+  // Told the bytes of those answers the kernel did not take, for Node to write (weak: the caller
+  // holds the function).
+  napi_ref on_answer_rest;
 };
 
 // ---------- the request, as the JavaScript path would take it ----------
@@ -432,10 +438,14 @@ static bool call(struct lane *lane, napi_ref function_ref, size_t argc, napi_val
   return value;
 }
 
+static void flush_answers(struct conn *conn);
+
 // Hands the connection back to Node, with the bytes read and not taken (none: the end of the
 // connection, which Node's own read then finds, or an error, after which Node reads the end).
 static void hand_back(struct conn *conn, const uint8_t *rest, size_t length) {
   struct lane *lane = conn->lane;
+  // Node answers what comes next: the lane's answers before it go first.
+  flush_answers(conn);
   napi_env env = lane->env;
   napi_value argv[2];
   int32_t slot = conn->slot;
@@ -458,6 +468,35 @@ static void post_values(napi_env env, const uint8_t *request, const struct post 
   napi_create_string_latin1(env, b + post->author.start, post->author.length, &values[1]);
   napi_create_string_utf8(env, b + post->text.start, post->text.length, &values[2]);
   napi_get_boolean(env, post->keep_alive, &values[3]);
+}
+
+// Sends the answers the lane holds for the connection: what the kernel does not take (all of it
+// after an error, which Node's write then meets) goes to Node to write, and the lane answers
+// nothing more until Node has written it.
+static void flush_answers(struct conn *conn) {
+  struct lane *lane = conn->lane;
+  struct fan_out *fan_out = lane->fan_out;
+  if (!fan_out || fan_out->answers_length == 0) return;
+  size_t length = fan_out->answers_length;
+  fan_out->answers_length = 0;
+  ssize_t taken;
+  do {
+    taken = send(conn->fd, fan_out->answers, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (taken < 0 && errno == EINTR);
+  if (taken == (ssize_t)length) return;
+  size_t done = taken > 0 ? (size_t)taken : 0;
+  conn->poster_busy = true;
+  napi_env env = lane->env;
+  napi_value argv[2];
+  void *copy;
+  napi_create_int32(env, conn->slot, &argv[0]);
+  if (napi_create_buffer_copy(env, length - done, fan_out->answers + done, &copy, &argv[1]) != napi_ok) {
+    // Answers that cannot be finished: the connection ends (Node reads its end) rather than carry
+    // another answer after half of one.
+    shutdown(conn->fd, SHUT_RDWR);
+    return;
+  }
+  call(lane, fan_out->on_answer_rest, 2, argv);
 }
 
 static uint64_t now_ms(void) {
@@ -502,28 +541,19 @@ static size_t fan_out_post(struct lane *lane, struct conn *conn, const uint8_t *
   napi_create_double(env, (double)seq, &values[1]);
   napi_create_uint32(env, sent, &values[2]);
   if (length == 0 || !post->keep_alive || conn->js_answers || conn->poster_busy) return 3;
-  // Dated now, as Node dates its answers (the id's time is later than now after the clock stepped back).
-  size_t answer_length = lane_created_answer(fan_out->answer, fan_out->answer_capacity, &message, fan_out->frame + json_start, json_length, fan_out->keep_alive_seconds, now);
+  // Dated now, as Node dates its answers (the id's time is later than now after the clock stepped
+  // back). Held with the read's other answers; a full buffer is sent first.
+  const uint8_t *json = fan_out->frame + json_start;
+  size_t answer_length = lane_created_answer(fan_out->answers + fan_out->answers_length, fan_out->answers_capacity - fan_out->answers_length, &message,
+                                             json, json_length, fan_out->keep_alive_seconds, now);
+  if (answer_length == 0 && fan_out->answers_length > 0) {
+    flush_answers(conn);
+    if (conn->poster_busy) return 3;
+    answer_length = lane_created_answer(fan_out->answers, fan_out->answers_capacity, &message, json, json_length, fan_out->keep_alive_seconds, now);
+  }
   if (answer_length == 0) return 3;
-  ssize_t taken;
-  do {
-    taken = send(conn->fd, fan_out->answer, answer_length, MSG_DONTWAIT | MSG_NOSIGNAL);
-  } while (taken < 0 && errno == EINTR);
-  if (taken == (ssize_t)answer_length) {
-    napi_get_boolean(env, true, &values[3]);
-    return 4;
-  }
-  // What is left (all of it after an error, which Node's write then meets) is Node's to write,
-  // and the lane answers nothing more until Node has written it.
-  size_t done = taken > 0 ? (size_t)taken : 0;
-  void *copy;
-  conn->poster_busy = true;
-  if (napi_create_buffer_copy(env, answer_length - done, fan_out->answer + done, &copy, &values[3]) != napi_ok) {
-    // Part of an answer that cannot be finished: the connection ends (Node reads its end) rather
-    // than carry another answer after half of this one.
-    shutdown(conn->fd, SHUT_RDWR);
-    napi_get_boolean(env, true, &values[3]);
-  }
+  fan_out->answers_length += answer_length;
+  napi_get_boolean(env, true, &values[3]);
   return 4;
 }
 
@@ -574,7 +604,12 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     napi_create_int32(env, conn->slot, &argv[0]);
     post_values(env, request, &post, argv + 1);
     size_t argc = 5 + fan_out_post(lane, conn, request, &post, argv + 5);
-    if (argc < 9) conn->js_answers = true;
+    if (argc < 9) {
+      // JavaScript answers this one (it may write the answer before the call returns, as for a
+      // post that closes the connection): the lane's answers before it go first.
+      flush_answers(conn);
+      conn->js_answers = true;
+    }
     // JavaScript may decline the post (a client over its rate limit, whose 429 Node's path
     // renders): it goes back with what follows. Or it may release the connection meanwhile (a post
     // that closes it, say): what follows is then not read, as Node's server reads nothing after
@@ -593,6 +628,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     }
   }
   // Freed only by the close callback, in a later phase of the loop: still there if released.
+  flush_answers(conn);
   conn->busy = false;
   napi_close_callback_scope(env, callback_scope);
   napi_close_handle_scope(env, scope);
@@ -624,7 +660,8 @@ static void free_fan_out(napi_env env, struct fan_out *fan_out) {
   free(fan_out->node_json);
   free(fan_out->region_json);
   free(fan_out->frame);
-  free(fan_out->answer);
+  free(fan_out->answers);
+  if (fan_out->on_answer_rest) napi_delete_reference(env, fan_out->on_answer_rest);
   free(fan_out);
 }
 
@@ -842,12 +879,15 @@ static napi_value use_clean(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
-// fanOut(lane, {nodeJson, regionJson, maxViewers}, clean, results): from now on the lane writes the
-// frames of posts to rooms (openRoom) with at most maxViewers viewers itself. results: an
-// Int32Array of 2 x maxViewers, where each post's (watch id, outcome) pairs are left.
+// fanOut(lane, {nodeJson, regionJson, maxViewers, keepAliveSeconds}, clean, results, onAnswerRest):
+// from now on the lane writes the frames of posts to rooms (openRoom) with at most maxViewers
+// viewers itself, and answers them where it can. results: an Int32Array of 2 x maxViewers, where
+// each post's (watch id, outcome) pairs are left. onAnswerRest(slot, bytes): what the kernel did not
+// take of the lane's answers, for Node to write now.
 static napi_value fan_out(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  struct lane *lane = lane_args(env, info, 3, argv);
+  napi_value argv[4];
+  napi_valuetype rest_type;
+  struct lane *lane = lane_args(env, info, 4, argv);
   struct fan_out *fan_out = lane && !lane->fan_out ? calloc(1, sizeof *fan_out) : NULL;
   void *clean = NULL, *results = NULL;
   size_t clean_length = 0, results_length = 0;
@@ -856,20 +896,22 @@ static napi_value fan_out(napi_env env, napi_callback_info info) {
             (fan_out->node_json = string_property(env, argv[0], "nodeJson")) && (fan_out->region_json = string_property(env, argv[0], "regionJson")) &&
             held_typed_array(env, argv[1], napi_uint8_array, &fan_out->clean_ref, &clean, &clean_length) &&
             held_typed_array(env, argv[2], napi_int32_array, &fan_out->results_ref, &results, &results_length) &&
-            results_length >= 2 * (size_t)fan_out->max_viewers && (fan_out->rooms = lane_rooms_new());
+            results_length >= 2 * (size_t)fan_out->max_viewers && napi_typeof(env, argv[3], &rest_type) == napi_ok && rest_type == napi_function &&
+            napi_create_reference(env, argv[3], 0, &fan_out->on_answer_rest) == napi_ok && (fan_out->rooms = lane_rooms_new());
   if (ok) {
     // The largest frame: the body's bytes hold the author and text, the rest is the id (twice),
     // the stream, the node and the region, and the keys.
     fan_out->frame_capacity = lane->limits.body_bytes + 512 + strlen(fan_out->node_json) + strlen(fan_out->region_json);
     fan_out->frame = malloc(fan_out->frame_capacity);
-    // The 201: the JSON, and a head with the stream and the id again.
-    fan_out->answer_capacity = fan_out->frame_capacity + 512;
-    fan_out->answer = malloc(fan_out->answer_capacity);
-    ok = fan_out->frame != NULL && fan_out->answer != NULL;
+    // A read's 201s: each the JSON and a head with the stream and the id again; room for a read's
+    // worth of small ones, and for one of the largest.
+    fan_out->answers_capacity = fan_out->frame_capacity + 512 > READ_BYTES ? fan_out->frame_capacity + 512 : READ_BYTES;
+    fan_out->answers = malloc(fan_out->answers_capacity);
+    ok = fan_out->frame != NULL && fan_out->answers != NULL;
   }
   if (!ok) {
     free_fan_out(env, fan_out);
-    napi_throw_type_error(env, NULL, "fanOut: a lane not yet fanning out, {nodeJson, regionJson, maxViewers, keepAliveSeconds}, a Uint8Array and an Int32Array of 2 x maxViewers are required");
+    napi_throw_type_error(env, NULL, "fanOut: a lane not yet fanning out, {nodeJson, regionJson, maxViewers, keepAliveSeconds}, a Uint8Array, an Int32Array of 2 x maxViewers and a function are required");
     return NULL;
   }
   fan_out->clean = clean;

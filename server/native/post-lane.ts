@@ -14,8 +14,8 @@ export interface PostLaneLimits {
  * False declines it: the lane hands it back, unread, with what follows. Where the lane wrote the
  * post's frame to the viewers of its stream's room itself (fanOut), it says so with the id it gave
  * (`idMs`-`idSeq`) and how many viewers it wrote to (`sent`; their outcomes are in the results
- * array); such a post is never declined. `answered`: the lane wrote the post's 201 too (true), or
- * all of it but these bytes, which Node is to write now.
+ * array); such a post is never declined. `answered`: the lane answers its 201 too (with the other
+ * answers of the read, at its end or before the first post JavaScript answers).
  */
 export type LanePostListener = (
   slot: number,
@@ -26,8 +26,10 @@ export type LanePostListener = (
   idMs?: number,
   idSeq?: number,
   sent?: number,
-  answered?: true | Buffer,
+  answered?: boolean,
 ) => boolean;
+/** What the kernel did not take of the lane's answers on the slot's connection: Node writes it now. */
+export type LaneAnswerRestListener = (slot: number, rest: Buffer) => void;
 /** The connection is Node's to read again, from the bytes given (none: its end, or an error). */
 export type LaneHandBackListener = (slot: number, rest: Buffer | undefined) => void;
 
@@ -50,7 +52,7 @@ export interface PostLaneCalls {
    * itself. `clean` has a byte per watch id (1: that viewer may be written now); `results` gets
    * each post's (watch id, outcome) pairs: the bytes the kernel did not take (0: all), or -errno.
    */
-  fanOut(lane: LaneHandle, options: LaneFanOutOptions, clean: Uint8Array, results: Int32Array): void;
+  fanOut(lane: LaneHandle, options: LaneFanOutOptions, clean: Uint8Array, results: Int32Array, onAnswerRest: LaneAnswerRestListener): void;
   /** The clean flags from now on (grown). */
   useClean(lane: LaneHandle, clean: Uint8Array): void;
   /** A room for the stream: its index, or -1. Its newest id is unknown until advance(). */

@@ -6,7 +6,7 @@
 // that its connection keeps up to date: 1 while nothing of its own is queued in Node (no frame
 // waiting for the scheduler, nothing unsent in the socket) and it is not closing, so that a frame
 // the lane writes can never overtake one of JavaScript's.
-import type { LaneHandle, PostLaneCalls } from '../native/post-lane.js';
+import type { LaneAnswerRestListener, LaneHandle, PostLaneCalls } from '../native/post-lane.js';
 
 /**
  * Viewers a room may have for the lane to write its posts: one send(2) each, in the read of the
@@ -29,9 +29,11 @@ export class LaneRooms {
     node: string,
     region: string,
     keepAliveTimeoutMs: number,
+    // Held here: the lane refers to it weakly.
+    private readonly onAnswerRest: LaneAnswerRestListener,
   ) {
     const options = { nodeJson: JSON.stringify(node), regionJson: JSON.stringify(region), maxViewers: LANE_ROOM_MAX_VIEWERS, keepAliveSeconds: Math.floor(keepAliveTimeoutMs / 1000) };
-    calls.fanOut(lane, options, this.clean, this.results);
+    calls.fanOut(lane, options, this.clean, this.results, onAnswerRest);
   }
 
   /** A room for the stream: its index, or -1. The lane writes nothing for it until advance(). */
