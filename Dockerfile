@@ -7,7 +7,7 @@ WORKDIR /app
 # node-gyp builds the native parts (server/native: event loop slice, direct socket writes, request head scan, post lane) during npm ci.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-COPY server/native/binding.gyp server/native/build.mjs server/native/scheduler.c server/native/socket-writer.c server/native/http-head.c server/native/post-lane.c server/native/lane-rooms.c server/native/lane-rooms.h server/native/http-token.h server/native/typed-array.h ./server/native/
+COPY server/native/binding.gyp server/native/build.mjs server/native/scheduler.c server/native/socket-writer.c server/native/http-head.c server/native/post-lane.c server/native/lane-rooms.c server/native/lane-rooms.h server/native/send-now.h server/native/http-token.h server/native/typed-array.h ./server/native/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY server ./server

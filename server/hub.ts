@@ -3,7 +3,7 @@
 // bytes to every viewer, and joins a viewer without gap or duplicate (subscribe, buffer, history).
 import type { Logger } from 'pino';
 import type { Broker, Gap, Message, Subscription } from './broker/broker.js';
-import { compareIdText, isPast } from './broker/ids.js';
+import { compareIdText, isPast, parseId } from './broker/ids.js';
 import { messageJson } from './broker/message-json.js';
 import type { CloseListener, CloseReason, SseConnection } from './sse/connection.js';
 import type { WriteScheduler } from './sse/write-scheduler.js';
@@ -311,7 +311,7 @@ export class Hub {
     this.stats.deliveries += room.viewers.size;
     const laneSent = this.laneSending;
     // An id given here (not by the lane, which knows its own): the lane's next is past it.
-    if (room.lane >= 0 && !laneSent) this.scheduler.laneRooms!.advance(room.lane, message.id);
+    if (room.lane >= 0 && !laneSent) this.scheduler.laneRooms!.advance(room.lane, parseId(message.id)!);
     for (const viewer of room.viewers) {
       if (laneSent && viewer.laneMark === this.laneMark) continue;
       if (viewer.pending) {

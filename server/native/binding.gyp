@@ -7,7 +7,7 @@
     },
     {
       "target_name": "socket_writer",
-      "sources": ["socket-writer.c", "typed-array.h"],
+      "sources": ["socket-writer.c", "send-now.h", "typed-array.h"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     },
     {
@@ -17,7 +17,7 @@
     },
     {
       "target_name": "post_lane",
-      "sources": ["post-lane.c", "lane-rooms.c", "lane-rooms.h", "http-token.h"],
+      "sources": ["post-lane.c", "lane-rooms.c", "lane-rooms.h", "send-now.h", "http-token.h"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

@@ -5,14 +5,12 @@
 // are found by name in a chained hash table; viewers are the Hub's watch ids, whose clean flags
 // (a Uint8Array JavaScript writes) say which may be written now: nothing of theirs queued in
 // Node, nothing unsent, not closing. See post-lane.c for where it is used.
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 #include <time.h>
 #include "lane-rooms.h"
+#include "send-now.h"
 
 struct room {
   bool open;
@@ -237,15 +235,6 @@ uint32_t lane_rooms_clean_viewers(const struct lane_rooms *rooms, int32_t index,
   return count;
 }
 
-// As socket-writer.c's send_now: never blocks, never raises SIGPIPE; a full buffer took 0 bytes.
-static int32_t send_now(int fd, const uint8_t *data, size_t length) {
-  ssize_t sent;
-  do {
-    sent = send(fd, data, length, MSG_DONTWAIT | MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  return sent >= 0 ? (int32_t)sent : (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ? 0 : -errno);
-}
-
 uint32_t lane_rooms_send(const struct lane_rooms *rooms, int32_t index, uint8_t *clean, size_t clean_length, const uint8_t *frame,
                          size_t frame_length, int32_t *results, uint32_t max_results) {
   if (!valid_room(rooms, index)) return 0;
@@ -254,7 +243,8 @@ uint32_t lane_rooms_send(const struct lane_rooms *rooms, int32_t index, uint8_t 
   for (uint32_t i = 0; i < room->count && written < max_results; i++) {
     int32_t watch = room->watches[i];
     if (!is_clean(clean, clean_length, watch)) continue;
-    int32_t sent = send_now(rooms->watches[watch].fd, frame, frame_length);
+    // A frame is far shorter than 2 GB (the lane's body limit and a few hundred bytes).
+    int32_t sent = (int32_t)send_now(rooms->watches[watch].fd, frame, frame_length);
     results[2 * written] = watch;
     results[2 * written + 1] = sent < 0 ? sent : (int32_t)(frame_length - (size_t)sent);
     // Not clean until JavaScript has written the rest (or closed it): a pipelined post read next

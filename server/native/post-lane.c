@@ -24,6 +24,7 @@
 #include <uv.h>
 #include "http-token.h"
 #include "lane-rooms.h"
+#include "send-now.h"
 
 // A head longer than this is the JavaScript parser's (it has its own limit).
 #define MAX_HEAD_BYTES 4096
@@ -479,11 +480,8 @@ static void flush_answers(struct conn *conn) {
   if (!fan_out || fan_out->answers_length == 0) return;
   size_t length = fan_out->answers_length;
   fan_out->answers_length = 0;
-  ssize_t taken;
-  do {
-    taken = send(conn->fd, fan_out->answers, length, MSG_DONTWAIT | MSG_NOSIGNAL);
-  } while (taken < 0 && errno == EINTR);
-  if (taken == (ssize_t)length) return;
+  int64_t taken = send_now(conn->fd, fan_out->answers, length);
+  if (taken == (int64_t)length) return;
   size_t done = taken > 0 ? (size_t)taken : 0;
   conn->poster_busy = true;
   napi_env env = lane->env;
@@ -725,18 +723,30 @@ static napi_value int32_value(napi_env env, int32_t number) {
   return value;
 }
 
-// The lane (a handle from create()) and the integer after it, for the calls below.
-static struct lane *lane_and_int(napi_env env, napi_callback_info info, size_t wanted, int32_t *number) {
-  size_t argc = 2;
-  napi_value argv[2];
+// The lane (a handle from create()) and up to `count` arguments after it, all there.
+static struct lane *lane_args(napi_env env, napi_callback_info info, size_t count, napi_value *argv) {
+  napi_value all[6];
+  size_t argc = 6;
   napi_valuetype type;
   void *lane = NULL;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < wanted || napi_typeof(env, argv[0], &type) != napi_ok ||
-      type != napi_external || napi_get_value_external(env, argv[0], &lane) != napi_ok) {
+  if (count > 5 || napi_get_cb_info(env, info, &argc, all, NULL, NULL) != napi_ok || argc < count + 1 || napi_typeof(env, all[0], &type) != napi_ok ||
+      type != napi_external || napi_get_value_external(env, all[0], &lane) != napi_ok) {
     return NULL;
   }
-  if (wanted == 2 && napi_get_value_int32(env, argv[1], number) != napi_ok) return NULL;
+  for (size_t i = 0; i < count; i++) argv[i] = all[i + 1];
   return lane;
+}
+
+static bool int32_arg(napi_env env, napi_value value, int32_t *out) {
+  napi_valuetype type;
+  return napi_typeof(env, value, &type) == napi_ok && type == napi_number && napi_get_value_int32(env, value, out) == napi_ok;
+}
+
+// The lane and, where `wanted` is 2, the integer after it, for the calls that take no more.
+static struct lane *lane_and_int(napi_env env, napi_callback_info info, size_t wanted, int32_t *number) {
+  napi_value argv[1];
+  struct lane *lane = lane_args(env, info, wanted - 1, argv);
+  return lane && (wanted == 1 || int32_arg(env, argv[0], number)) ? lane : NULL;
 }
 
 // adopt(lane, fd): the lane reads the socket from now on (the caller has stopped Node's reads); its
@@ -811,25 +821,6 @@ static napi_value hand_back_all(napi_env env, napi_callback_info info) {
 }
 
 // ---------- the rooms the lane writes to (lane-rooms.c) ----------
-
-// The lane (a handle from create()) and up to `count` arguments after it, all there.
-static struct lane *lane_args(napi_env env, napi_callback_info info, size_t count, napi_value *argv) {
-  napi_value all[6];
-  size_t argc = 6;
-  napi_valuetype type;
-  void *lane = NULL;
-  if (count > 5 || napi_get_cb_info(env, info, &argc, all, NULL, NULL) != napi_ok || argc < count + 1 || napi_typeof(env, all[0], &type) != napi_ok ||
-      type != napi_external || napi_get_value_external(env, all[0], &lane) != napi_ok) {
-    return NULL;
-  }
-  for (size_t i = 0; i < count; i++) argv[i] = all[i + 1];
-  return lane;
-}
-
-static bool int32_arg(napi_env env, napi_value value, int32_t *out) {
-  napi_valuetype type;
-  return napi_typeof(env, value, &type) == napi_ok && type == napi_number && napi_get_value_int32(env, value, out) == napi_ok;
-}
 
 static bool uint64_arg(napi_env env, napi_value value, uint64_t *out) {
   double number;
@@ -939,10 +930,9 @@ static napi_value open_room(napi_env env, napi_callback_info info) {
 // closeRoom(lane, room), advance(lane, room, ms, seq), watch(lane, room, watchId, fd) -> boolean,
 // unwatch(lane, watchId).
 static napi_value close_room(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
   int32_t room;
-  struct lane *lane = lane_args(env, info, 1, argv);
-  if (!lane || !lane->fan_out || !int32_arg(env, argv[0], &room)) {
+  struct lane *lane = lane_and_int(env, info, 2, &room);
+  if (!lane || !lane->fan_out) {
     napi_throw_type_error(env, NULL, "closeRoom: a lane set up by fanOut and a room are required");
     return NULL;
   }
@@ -991,10 +981,9 @@ static napi_value set_poster_busy(napi_env env, napi_callback_info info) {
 }
 
 static napi_value unwatch(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
   int32_t watch_id;
-  struct lane *lane = lane_args(env, info, 1, argv);
-  if (!lane || !lane->fan_out || !int32_arg(env, argv[0], &watch_id)) {
+  struct lane *lane = lane_and_int(env, info, 2, &watch_id);
+  if (!lane || !lane->fan_out) {
     napi_throw_type_error(env, NULL, "unwatch: a lane set up by fanOut and a watch id are required");
     return NULL;
   }

@@ -144,8 +144,8 @@ export class SseConnection implements Flushable {
     this.settled();
   }
 
+  /** The lane no longer writes to it (LaneRooms.unwatch dropped its flag). */
   laneUnwatched(): void {
-    this.laneDirty();
     this.watch = -1;
   }
 
@@ -265,8 +265,8 @@ export class SseConnection implements Flushable {
     const socket = this.socket;
     if (!socket) return;
     this.closing = reason;
-    this.laneDirty();
     this.dropPending();
+    // A watched socket's _destroy drops its clean flag (destroyWatched).
     socket.destroy();
     this.finish(reason);
   }

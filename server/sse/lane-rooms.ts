@@ -6,6 +6,7 @@
 // that its connection keeps up to date: 1 while nothing of its own is queued in Node (no frame
 // waiting for the scheduler, nothing unsent in the socket) and it is not closing, so that a frame
 // the lane writes can never overtake one of JavaScript's.
+import type { EntryId } from '../broker/ids.js';
 import type { LaneAnswerRestListener, LaneHandle, PostLaneCalls } from '../native/post-lane.js';
 
 /**
@@ -45,10 +46,9 @@ export class LaneRooms {
     this.calls.closeRoom(this.lane, room);
   }
 
-  /** The stream gave this id (`<ms>-<seq>`) through JavaScript. */
-  advance(room: number, id: string): void {
-    const dash = id.indexOf('-');
-    this.calls.advance(this.lane, room, Number(id.slice(0, dash)), Number(id.slice(dash + 1)));
+  /** The stream gave this id through JavaScript. */
+  advance(room: number, id: EntryId): void {
+    this.calls.advance(this.lane, room, id.ms, id.seq);
   }
 
   /** A viewer on this descriptor: its watch id (its clean flag 0 for now), or -1. */

@@ -21,7 +21,6 @@ interface RawViewer {
   events(): number;
   /** Resolves once `count` events have arrived. */
   untilEvents(count: number): Promise<void>;
-  bytes(): number;
   close(): void;
 }
 
@@ -29,14 +28,12 @@ function openRawViewer(url: string, stream: string, lastEventId?: string): Promi
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
   const chunks: Buffer[] = [];
-  let received = 0;
   // Blank lines seen: the preamble's, then one per event.
   let blankLines = 0;
   let previous = 0;
   let waiting: { count: number; resolve: () => void } | null = null;
   socket.on('data', (chunk: Buffer) => {
     chunks.push(chunk);
-    received += chunk.length;
     for (const byte of chunk) {
       if (byte === 0x0a && previous === 0x0a) blankLines++;
       previous = byte;
@@ -70,7 +67,6 @@ function openRawViewer(url: string, stream: string, lastEventId?: string): Promi
               },
             };
           }),
-    bytes: () => received,
     close: () => socket.destroy(),
   };
   return new Promise((resolve, reject) => {
@@ -87,6 +83,15 @@ function openRawViewer(url: string, stream: string, lastEventId?: string): Promi
     socket.on('data', opened);
   });
 }
+
+/** Posts `text` as `lane` on the connection and waits for its 201. */
+async function post(connection: RawConnection, stream: string, text: string): Promise<void> {
+  connection.send(jsonPost(stream, JSON.stringify({ author: 'lane', text })));
+  assert.equal((await connection.responses(1))[0]!.status, 201);
+}
+
+/** 1,900 characters of three bytes each in UTF-8 after the index: a post of about 5.8 KB. */
+const bigText = (index: number) => `${index} ${'✓'.repeat(1900)}`;
 
 /** The frame the JavaScript path writes for a stored message. */
 function frameOf(message: StoredMessage): string {
@@ -122,7 +127,6 @@ describe('the post lane writing to small rooms itself', function () {
     const laneBefore = await metric(node.url, 'sse_chat_post_lane_posts_total');
     const connection: RawConnection = await openRaw(node.url);
     let late: RawViewer | null = null;
-    let lateAfter = '';
     const posts = 100;
     const answers: RawResponse[] = [];
     try {
@@ -144,10 +148,9 @@ describe('the post lane writing to small rooms itself', function () {
         }
         if (index === 49) {
           // Joins mid-stream, resuming after the 40th message: history, then live.
-          lateAfter = (await history(node.url, stream))[39]!.id;
-          late = await openRawViewer(node.url, stream, lateAfter);
+          late = await openRawViewer(node.url, stream, (await history(node.url, stream))[39]!.id);
         }
-        await waitUntil(() => viewers.every((viewer) => viewer.frames().split('\n\n').length > index + 1), 5000, `post ${index} at every viewer`);
+        await waitUntil(() => viewers.every((viewer) => viewer.events() > index), 5000, `post ${index} at every viewer`);
       }
       const stored = await history(node.url, stream);
       assert.equal(stored.length, posts);
@@ -191,8 +194,7 @@ describe('the post lane writing to small rooms itself', function () {
     const viewer = await openRawViewer(node.url, 'fan-pipe');
     const connection = await openRaw(node.url);
     try {
-      connection.send(jsonPost('fan-pipe', '{"author":"lane","text":"first"}'));
-      assert.equal((await connection.responses(1))[0]!.status, 201);
+      await post(connection, 'fan-pipe', 'first');
       // In one write: to the room (the lane answers), to a stream nobody views (JavaScript does), then
       // to the room again (JavaScript's turn now, after the answer it owes).
       const order = ['fan-pipe', 'fan-pipe', 'fan-nobody', 'fan-pipe', 'fan-nobody', 'fan-pipe'];
@@ -215,19 +217,17 @@ describe('the post lane writing to small rooms itself', function () {
     const stream = 'fan-poster';
     const viewer = await openRawViewer(node.url, stream);
     const connection = await openRaw(node.url);
-    const text = (index: number) => `${index} ${'✓'.repeat(1900)}`;
     // 18 MB of answers: more than loopback's buffers hold for a reader that does not read.
     const posts = 3000;
     try {
-      connection.send(jsonPost(stream, JSON.stringify({ author: 'lane', text: 'first' })));
-      assert.equal((await connection.responses(1))[0]!.status, 201);
+      await post(connection, stream, 'first');
       // Its answers, about 5.8 KB each, fill the socket: the lane's sends take part of one, then none.
       // Each post is sent once the one before reached the viewer, so that the lane reads it whole
       // (Node reads a connection whose read ends inside a post, and stops reading one whose answers
       // are not read).
       connection.socket.pause();
       for (let index = 0; index < posts; index++) {
-        connection.send(jsonPost(stream, JSON.stringify({ author: 'lane', text: text(index) })));
+        connection.send(jsonPost(stream, JSON.stringify({ author: 'lane', text: bigText(index) })));
         await viewer.untilEvents(index + 2);
       }
       connection.socket.resume();
@@ -237,7 +237,7 @@ describe('the post lane writing to small rooms itself', function () {
       for (const [index, answer] of answers.entries()) {
         assert.equal(answer.status, 201);
         assert.equal(answer.body, JSON.stringify(stored[index]));
-        assert.equal((stored[index] as StoredMessage & { text: string }).text, text(index));
+        assert.equal((stored[index] as StoredMessage & { text: string }).text, bigText(index));
       }
     } finally {
       connection.close();
@@ -251,14 +251,11 @@ describe('the post lane writing to small rooms itself', function () {
     const slow = await openRawViewer(node.url, stream);
     slow.socket.pause();
     const connection = await openRaw(node.url);
-    // Texts of 1,900 characters, three bytes each in UTF-8: the paused viewer's socket fills, and
-    // the lane's sends to it take part of a frame, then nothing.
-    const text = (index: number) => `${index} ${'✓'.repeat(1900)}`;
+    // The paused viewer's socket fills, and the lane's sends to it take part of a frame, then nothing.
     const posts = 1500;
     try {
       for (let index = 0; index < posts; index++) {
-        connection.send(jsonPost(stream, JSON.stringify({ author: 'lane', text: text(index) })));
-        assert.equal((await connection.responses(1))[0]!.status, 201);
+        await post(connection, stream, bigText(index));
       }
       const stored = await history(node.url, stream);
       assert.equal(stored.length, posts);
@@ -284,8 +281,7 @@ describe('the post lane writing to small rooms itself', function () {
       const connection = await openRaw(reads.url);
       try {
         for (let index = 0; index < 10; index++) {
-          connection.send(jsonPost('fan-reads', JSON.stringify({ author: 'lane', text: `post ${index}` })));
-          assert.equal((await connection.responses(1))[0]!.status, 201);
+          await post(connection, 'fan-reads', `post ${index}`);
         }
         const expected = (await history(reads.url, 'fan-reads')).map(frameOf).join('');
         await waitUntil(() => viewer.frames().length >= expected.length, 5000, 'every frame at the viewer');
@@ -308,14 +304,12 @@ describe('the post lane writing to small rooms itself', function () {
     try {
       for (let round = 0; round < 20; round++) {
         const leaving = await openRawViewer(node.url, stream);
-        connection.send(jsonPost(stream, JSON.stringify({ author: 'lane', text: `before ${round}` })));
-        assert.equal((await connection.responses(1))[0]!.status, 201);
+        await post(connection, stream, `before ${round}`);
         await waitUntil(() => leaving.frames().includes(`before ${round}`), 5000, 'the post at the leaving viewer');
         leaving.socket.resetAndDestroy();
         // A new viewer of another stream, likely on the descriptor just freed: it must see none of these posts.
         const other = await openRawViewer(node.url, 'fan-other');
-        connection.send(jsonPost(stream, JSON.stringify({ author: 'lane', text: `after ${round}` })));
-        assert.equal((await connection.responses(1))[0]!.status, 201);
+        await post(connection, stream, `after ${round}`);
         await waitUntil(() => staying.frames().includes(`after ${round}`), 5000, 'the post at the staying viewer');
         assert.equal(other.frames(), '');
         other.close();
